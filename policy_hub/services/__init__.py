@@ -1,0 +1,40 @@
+"""Services own the transactions' contents: they load models, call the core, write back and ``flush()``.
+
+They never ``commit()``: the request, CLI command or job that called them commits once.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base for errors a user can act on. ``status`` is the HTTP status; ``errors`` optional details."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, errors: list | dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or []
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class InputRejected(ServiceError):
+    """The input file or values were rejected; ``errors`` holds the row-level issues."""
+
+    status = 422
+    code = "input_rejected"

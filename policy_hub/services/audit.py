@@ -1,0 +1,54 @@
+"""Append hash-chained audit rows in the caller's transaction, and verify the chain."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from disbursement.audit import (
+    GENESIS_HASH,
+    AuditRecord,
+    audit_payload,
+    canonical_json,
+    chain_hash,
+    verify_chain,
+)
+from policy_hub.extensions import db
+from policy_hub.models import AuditEntry, AuditHead
+from policy_hub.models.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+
+def record(actor_id: int | None, action: str, entity_type: str, entity_id, before=None, after=None,
+           at: datetime | None = None) -> AuditEntry:
+    """Append one audit row (ids and amounts only, never personal data) in the current transaction.
+
+    The single ``audit_head`` row is locked first (FOR UPDATE on PostgreSQL; SQLite writers are already
+    serialised by BEGIN IMMEDIATE), so concurrent appends queue and the chain never forks.
+    """
+    at = at or utcnow()
+    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    payload = audit_payload(actor_id, action, entity_type, entity_id, before, after, at)
+    text = canonical_json(payload)
+    digest = chain_hash(head.hash, payload)
+    entry = AuditEntry(seq=head.seq + 1, at=at, actor_id=actor_id, action=action, entity_type=entity_type,
+                       entity_id=str(entity_id), payload=text, prev_hash=head.hash, hash=digest)
+    head.seq, head.hash = entry.seq, digest
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def verify() -> dict:
+    """Recompute the chain. Returns {rows, ok, first_bad_seq, head_seq, head_hash}."""
+    rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    records = (AuditRecord(r.seq, r.prev_hash, r.hash, json.loads(r.payload)) for r in rows)
+    count = db.session.query(AuditEntry).count()
+    bad = verify_chain(records)
+    head = db.session.get(AuditHead, 1)
+    return {"rows": count, "ok": bad is None, "first_bad_seq": bad,
+            "head_seq": head.seq if head else 0, "head_hash": head.hash if head else GENESIS_HASH}

@@ -1,0 +1,265 @@
+"""Awards: creation from matching, the state machine with audit, maker-checker approval and budget reservation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+
+from disbursement.accounts import mask_account, names_match
+from disbursement.approval import check_second_approver
+from disbursement.errors import DisbursementError
+from disbursement.states import DEAD_STATES, next_state
+from policy_hub.extensions import db
+from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult, User
+from policy_hub.services import Conflict, NotFound, ServiceError
+from policy_hub.services import audit as audit_service
+from policy_hub.services.crypto import encrypt_account
+from policy_hub.services.users import require_enterprise, require_region, require_role
+from rules.money import yuan_to_fen
+
+logger = logging.getLogger(__name__)
+
+TAX_RELIEF = "税收减免"
+UNAPPROVED = ("proposed", "objected", "notified", "confirmed", "reviewed", "awaiting_second_approval")
+
+
+def _period_key(item: Item, fiscal_year: int) -> int:
+    return 0 if item.period == "once" else fiscal_year
+
+
+def transition(award: Award, action: str, actor_id: int | None, **ctx) -> str:
+    """Move ``award`` by ``action`` (disbursement.states) and write the audit row in the same transaction."""
+    before = award.state
+    try:
+        award.state = next_state(before, action, **ctx)
+    except DisbursementError as exc:
+        raise Conflict(str(exc)) from exc
+    if ctx.get("reason"):
+        award.reason = ctx["reason"]
+    db.session.flush()
+    audit_service.record(actor_id, f"award.{action}", "award", award.id,
+                         {"state": before, "amount_fen": award.amount_fen},
+                         {"state": award.state, "amount_fen": award.amount_fen})
+    return award.state
+
+
+def _advance_notice(award: Award, item: Item, today: date, actor_id: int | None) -> None:
+    """Out of 公示: 税收减免 items are granted, the others notified, once the notice period has ended."""
+    if award.state == "proposed" and (award.notice_until is None or today > award.notice_until):
+        tax = item.category == TAX_RELIEF
+        transition(award, "grant" if tax else "notify", actor_id, tax_relief=tax, notice_ended=True)
+
+
+def sync_apply_free_awards(fiscal_year: int, items: list[Item], verdicts, as_of: date,
+                           actor_id: int | None) -> tuple[int, int, int]:
+    """Create awards for eligible apply-free pairs that have no live award; withdraw or flag the rest.
+
+    Returns (created, withdrawn, flagged). Superseded and unknown pairs are never awarded.
+    """
+    apply_free = {i.id: i for i in items if i.mode == "apply_free"}
+    eligible = {(v.item_id, v.credit_code): v for v in verdicts
+                if v.verdict == "eligible" and v.item_id in apply_free}
+    live = {}
+    for a in db.session.scalars(select(Award).where(Award.item_id.in_(list(apply_free)),
+                                                    Award.kind == "apply_free",
+                                                    Award.state.not_in(DEAD_STATES))):
+        if a.fiscal_year == fiscal_year or a.period_key == 0:
+            live[(a.item_id, a.credit_code)] = a
+    created = withdrawn = flagged = 0
+    for (item_id, credit_code), v in sorted(eligible.items()):
+        if (item_id, credit_code) in live:
+            continue
+        item = apply_free[item_id]
+        award = Award(item_id=item_id, item_revision=item.revision, credit_code=credit_code,
+                      fiscal_year=fiscal_year, period_key=_period_key(item, fiscal_year), kind="apply_free",
+                      state="proposed", amount_fen=yuan_to_fen(v.amount) if v.amount is not None else 0,
+                      as_of=as_of, explanation=v.explanation, inputs=v.inputs,
+                      notice_until=as_of + timedelta(days=item.notice_days) if item.notice_days else None)
+        db.session.add(award)
+        db.session.flush()
+        audit_service.record(actor_id, "award.propose", "award", award.id, None,
+                             {"state": "proposed", "amount_fen": award.amount_fen, "item_id": item_id})
+        _advance_notice(award, item, as_of, actor_id)
+        created += 1
+    for key, award in live.items():
+        if key in eligible or award.fiscal_year != fiscal_year:
+            continue
+        if award.state in UNAPPROVED:
+            transition(award, "withdraw", actor_id, reason=f"{as_of.isoformat()} 重新匹配后不再符合条件")
+            withdrawn += 1
+        elif award.state in ("approved", "scheduled", "payment_failed", "paid") and not award.flagged:
+            award.flagged = f"{as_of.isoformat()} 重新匹配后不再符合条件，请财政核查"
+            flagged += 1
+    db.session.flush()
+    return created, withdrawn, flagged
+
+
+# -- lookups with scope -----------------------------------------------------------------------------------
+
+def get_award(user, award_id: int) -> Award:
+    """One award: the enterprise's own, or one of an item in a finance user's region. 404 / 403 otherwise."""
+    award = db.session.get(Award, award_id)
+    if award is None:
+        raise NotFound(f"奖补 {award_id} 不存在")
+    if user.role == "enterprise":
+        require_enterprise(user, award.credit_code)
+    else:
+        require_region(user, award.item.region_code)
+    return award
+
+
+def finance_queue(user, states: tuple[str, ...] | None = None) -> list[Award]:
+    """Awards of items in the finance user's region, optionally in the given states, oldest first."""
+    require_role(user, "finance_reviewer", "finance_approver", "province_admin")
+    query = select(Award).join(Item).order_by(Award.id)
+    if states:
+        query = query.where(Award.state.in_(states))
+    from rules.regions import within
+
+    return [a for a in db.session.scalars(query) if within(a.item.region_code, user.region_code)]
+
+
+# -- enterprise actions -------------------------------------------------------------------------------------
+
+def confirm_payee(user, award_id: int, *, account_name: str, bank: str, account_no: str) -> Award:
+    """The enterprise confirms its payee account (encrypted at rest); a holder-name mismatch is flagged."""
+    award = get_award(user, award_id)
+    require_enterprise(user, award.credit_code)
+    account_no = "".join(account_no.split())
+    if not account_no.isdigit() or not 8 <= len(account_no) <= 32:
+        raise ServiceError("银行账号应为 8–32 位数字")
+    if not account_name.strip() or not bank.strip():
+        raise ServiceError("请填写账户名称和开户银行")
+    ent = db.session.get(Enterprise, award.credit_code)
+    award.payee_name, award.payee_bank = account_name.strip(), bank.strip()
+    award.payee_key_id, award.payee_account_enc = encrypt_account(account_no)
+    award.payee_account_last4 = account_no[-4:]
+    award.payee_name_mismatch = not names_match(account_name, ent.name if ent else None)
+    transition(award, "confirm", None)
+    logger.info("award %s payee confirmed (%s)", award.id, mask_account(account_no))
+    return award
+
+
+def decline(user, award_id: int) -> Award:
+    award = get_award(user, award_id)
+    require_enterprise(user, award.credit_code)
+    transition(award, "decline", None)
+    return award
+
+
+# -- finance actions ----------------------------------------------------------------------------------------
+
+def review(user, award_id: int) -> Award:
+    """First finance check (初审) by a finance reviewer."""
+    require_role(user, "finance_reviewer")
+    award = get_award(user, award_id)
+    award.reviewer_id = user.id
+    transition(award, "review", user.id)
+    return award
+
+
+def _recheck_eligible(award: Award) -> None:
+    """Eligibility is re-checked at approval: the stored verdict must still be eligible for this pair."""
+    if award.kind != "apply_free":
+        return
+    result = db.session.scalar(select(MatchResult).where(
+        MatchResult.item_id == award.item_id, MatchResult.credit_code == award.credit_code,
+        MatchResult.fiscal_year == award.fiscal_year))
+    if result is None or result.verdict != "eligible" or award.item.status != "listed":
+        raise Conflict("审批时复核资格未通过：该企业当前不符合条件，或事项已下架")
+
+
+def approve(user, award_id: int) -> Award:
+    """Approval by a finance approver who is not the reviewer; above the threshold a second (third) person."""
+    require_role(user, "finance_approver")
+    award = get_award(user, award_id)
+    _recheck_eligible(award)
+    from flask import current_app
+
+    threshold = yuan_to_fen(current_app.config["SECOND_APPROVAL_YUAN"])
+    try:
+        if award.state == "awaiting_second_approval":
+            check_second_approver(award.reviewer_id, award.approver_id, user.id)
+            award.second_approver_id = user.id
+            action = "second_approve"
+        else:
+            if user.id == award.reviewer_id:
+                raise Conflict("审批人不能与初审人为同一人")
+            award.approver_id = user.id
+            action = "approve"
+    except DisbursementError as exc:
+        raise Conflict(str(exc)) from exc
+    if transition(award, action, user.id, amount_fen=award.amount_fen, second_threshold_fen=threshold) == "approved":
+        reserve_budget(award)
+    return award
+
+
+def reject(user, award_id: int, reason: str) -> Award:
+    require_role(user, "finance_reviewer", "finance_approver")
+    award = get_award(user, award_id)
+    transition(award, "reject", user.id, reason=reason)
+    return award
+
+
+def reserve_budget(award: Award) -> None:
+    """Reserve the award's amount with conditional UPDATEs (never read-check-write), item then city allocation.
+
+    Raises Conflict when the item budget or the city's allocation (money or slots) would be exceeded.
+    """
+    item, amount = award.item, award.amount_fen
+    if item.budget_fen is None:
+        raise Conflict(f"事项 {item.code} 未设置资金规模，不能审批拨付")
+    res = db.session.execute(
+        update(Item).where(Item.id == item.id, Item.reserved_fen + Item.paid_fen + amount <= Item.budget_fen)
+        .values(reserved_fen=Item.reserved_fen + amount).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise Conflict(f"事项 {item.code} 预算不足，无法审批")
+    if item.allocations:
+        ent = db.session.get(Enterprise, award.credit_code)
+        city = ent.city_code if ent else None
+        res = db.session.execute(
+            update(ItemAllocation).where(
+                ItemAllocation.item_id == item.id, ItemAllocation.city_code == city,
+                (ItemAllocation.amount_fen.is_(None))
+                | (ItemAllocation.reserved_fen + ItemAllocation.paid_fen + amount <= ItemAllocation.amount_fen),
+                (ItemAllocation.slots.is_(None)) | (ItemAllocation.used_slots + 1 <= ItemAllocation.slots),
+            ).values(reserved_fen=ItemAllocation.reserved_fen + amount, used_slots=ItemAllocation.used_slots + 1)
+            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            raise Conflict(f"事项 {item.code} 在 {city} 的分市名额或额度已用完")
+    db.session.expire(item)
+
+
+def post_payment(award: Award) -> None:
+    """Reserved -> paid on the item and the city allocation."""
+    amount = award.amount_fen
+    db.session.execute(update(Item).where(Item.id == award.item_id).values(
+        reserved_fen=Item.reserved_fen - amount, paid_fen=Item.paid_fen + amount))
+    _allocation_update(award, paid=True)
+    award.paid_fen = amount
+
+
+def release_budget(award: Award) -> None:
+    """Give the reservation back (final payment failure or a withdrawal after approval)."""
+    amount = award.amount_fen
+    db.session.execute(update(Item).where(Item.id == award.item_id).values(reserved_fen=Item.reserved_fen - amount))
+    _allocation_update(award, paid=False)
+
+
+def _allocation_update(award: Award, *, paid: bool) -> None:
+    ent = db.session.get(Enterprise, award.credit_code)
+    if not award.item.allocations or ent is None:
+        return
+    amount = award.amount_fen
+    values = ({"reserved_fen": ItemAllocation.reserved_fen - amount, "paid_fen": ItemAllocation.paid_fen + amount}
+              if paid else {"reserved_fen": ItemAllocation.reserved_fen - amount,
+                            "used_slots": ItemAllocation.used_slots - 1})
+    db.session.execute(update(ItemAllocation).where(
+        ItemAllocation.item_id == award.item_id, ItemAllocation.city_code == ent.city_code).values(**values))
+
+
+def finance_actor(user: User) -> User:
+    require_role(user, "finance_reviewer", "finance_approver")
+    return user
