@@ -89,7 +89,7 @@ def _demo_enterprise() -> str | None:
 def _summary(counts: dict, staff: dict, enterprise: str | None) -> list[str]:
     from policy_hub.cli_commands import format_quota
 
-    per_city = dict(db.session.execute(select(Item.region_code, func.count(Item.id)).group_by(Item.region_code)))
+    per_city = dict(db.session.execute(select(Item.region_code, func.count(Item.id)).group_by(Item.region_code)).all())
     by_city: dict[str, int] = {}
     for code, n in per_city.items():
         key = "山西省（省级）" if code == regions.PROVINCE_CODE else regions.regions()[regions.city_of(code)].name
