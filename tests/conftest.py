@@ -74,16 +74,108 @@ def _truncate_pg(url: str) -> None:
     engine.dispose()
 
 
+LOADED_USERS = {
+    "admin": ("city_admin", "140100"),
+    "officer": ("data_officer", "140000"),
+    "reviewer": ("finance_reviewer", "140100"),
+    "approver": ("finance_approver", "140100"),
+    "approver2": ("finance_approver", "140100"),
+}
+_loaded_counts: dict[str, dict] = {}
+
+
+def _load_examples(url: str) -> dict:
+    """Taiyuan items, the five feeds and a match for 2026-06-30, committed into the database at ``url``."""
+    from policy_hub.extensions import db
+    from policy_hub.services.users import create_user
+    from tests.app.helpers import load_feeds, load_items, run_match_committed
+
+    app = _make_app(url)
+    with app.app_context():
+        users = {name: create_user(f"loaded-{name}", role, "password-123", region_code=region)
+                 for name, (role, region) in LOADED_USERS.items()}
+        db.session.commit()
+        load_items(users["admin"])
+        load_feeds(users["officer"])
+        counts = run_match_committed()
+        db.session.remove()
+        db.engine.dispose()
+    return counts
+
+
+@pytest.fixture(scope="session")
+def sqlite_loaded_template(sqlite_template, tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "loaded.sqlite"
+    shutil.copy(sqlite_template, path)
+    _loaded_counts["sqlite"] = _load_examples(f"sqlite:///{path}")
+    return path
+
+
+def _pg_admin(url: str):
+    import sqlalchemy as sa
+
+    return sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def pg_loaded_template(pg_url):
+    """A PostgreSQL database holding the loaded examples, cloned per test with CREATE DATABASE ... TEMPLATE."""
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(pg_url)
+    name = f"{base.database}_loaded"
+    admin = _pg_admin(pg_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    _truncate_pg(url)
+    _loaded_counts["postgresql"] = _load_examples(url)
+    return name
+
+
+def _pg_clone(pg_url: str, template: str) -> str:
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(pg_url)
+    name = f"{base.database}_case"
+    admin = _pg_admin(pg_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
-    """A migrated, empty database of each backend."""
+    """A migrated database of each backend: empty, or (tests marked ``loaded``) holding the loaded examples."""
+    loaded = request.node.get_closest_marker("loaded") is not None
     if request.param == "sqlite":
         path = tmp_path / "test.sqlite"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        template = "sqlite_loaded_template" if loaded else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_url")
+    if loaded:
+        return _pg_clone(url, request.getfixturevalue("pg_loaded_template"))
     _truncate_pg(url)
     return url
+
+
+@pytest.fixture
+def loaded(app, db_url, request):
+    """For tests marked ``loaded``: {"users": {admin, officer, reviewer, approver, approver2}, "counts": {...}}."""
+    from sqlalchemy import select
+
+    from policy_hub.extensions import db
+    from policy_hub.models import User
+
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    users = {name: db.session.scalar(select(User).where(User.username == f"loaded-{name}"))
+             for name in LOADED_USERS}
+    return {"users": users, "counts": _loaded_counts[backend]}
 
 
 @pytest.fixture

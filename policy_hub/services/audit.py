@@ -44,11 +44,29 @@ def record(actor_id: int | None, action: str, entity_type: str, entity_id, befor
 
 
 def verify() -> dict:
-    """Recompute the chain. Returns {rows, ok, first_bad_seq, head_seq, head_hash}."""
+    """Recompute the chain. Returns {rows, ok, first_bad_seq, head_seq, head_hash}.
+
+    A row fails when its stored payload is not the canonical JSON that was hashed, when its columns (actor,
+    action, entity) disagree with the payload, or when its link or hash does not verify.
+    """
     rows = db.session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
-    records = (AuditRecord(r.seq, r.prev_hash, r.hash, json.loads(r.payload)) for r in rows)
-    count = db.session.query(AuditEntry).count()
-    bad = verify_chain(records)
+    count = 0
+    bad: int | None = None
+    records = []
+    for r in rows:
+        count += 1
+        payload = json.loads(r.payload)
+        consistent = canonical_json(payload) == r.payload and (
+            payload.get("actor_id"), payload.get("action"), payload.get("entity_type"), str(payload.get("entity_id"))
+        ) == (r.actor_id, r.action, r.entity_type, r.entity_id)
+        if not consistent and bad is None:
+            bad = r.seq
+        records.append(AuditRecord(r.seq, r.prev_hash, r.hash, payload))
+    chain_bad = verify_chain(records)
+    if chain_bad is not None and (bad is None or chain_bad < bad):
+        bad = chain_bad
     head = db.session.get(AuditHead, 1)
+    if bad is None and head is not None and records and (head.seq, head.hash) != (records[-1].seq, records[-1].hash):
+        bad = records[-1].seq  # rows were removed from the end
     return {"rows": count, "ok": bad is None, "first_bad_seq": bad,
             "head_seq": head.seq if head else 0, "head_hash": head.hash if head else GENESIS_HASH}

@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from disbursement.accounts import mask_account, names_match
 from disbursement.approval import check_second_approver
 from disbursement.errors import DisbursementError
-from disbursement.states import DEAD_STATES, next_state
+from disbursement.states import DEAD_STATES, INITIAL_STATES, next_state
 from policy_hub.extensions import db
 from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult, User
-from policy_hub.services import Conflict, NotFound, ServiceError
+from policy_hub.services import Conflict, InputRejected, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services.crypto import encrypt_account
 from policy_hub.services.users import require_enterprise, require_region, require_role
 from rules.money import yuan_to_fen
+from rules.regions import within
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +118,6 @@ def finance_queue(user, states: tuple[str, ...] | None = None) -> list[Award]:
     query = select(Award).join(Item).order_by(Award.id)
     if states:
         query = query.where(Award.state.in_(states))
-    from rules.regions import within
-
     return [a for a in db.session.scalars(query) if within(a.item.region_code, user.region_code)]
 
 
@@ -127,19 +127,73 @@ def confirm_payee(user, award_id: int, *, account_name: str, bank: str, account_
     """The enterprise confirms its payee account (encrypted at rest); a holder-name mismatch is flagged."""
     award = get_award(user, award_id)
     require_enterprise(user, award.credit_code)
-    account_no = "".join(account_no.split())
+    _set_payee(award, account_name, bank, account_no)
+    transition(award, "confirm", None)
+    return award
+
+
+def _set_payee(award: Award, account_name: str, bank: str, account_no: str) -> None:
+    """Validate and store the payee (account encrypted at rest); a holder-name mismatch is flagged."""
+    account_no = "".join((account_no or "").split())
     if not account_no.isdigit() or not 8 <= len(account_no) <= 32:
-        raise ServiceError("银行账号应为 8–32 位数字")
-    if not account_name.strip() or not bank.strip():
-        raise ServiceError("请填写账户名称和开户银行")
+        raise InputRejected("银行账号应为 8–32 位数字")
+    if not (account_name or "").strip() or not (bank or "").strip():
+        raise InputRejected("请填写账户名称和开户银行")
     ent = db.session.get(Enterprise, award.credit_code)
     award.payee_name, award.payee_bank = account_name.strip(), bank.strip()
     award.payee_key_id, award.payee_account_enc = encrypt_account(account_no)
     award.payee_account_last4 = account_no[-4:]
     award.payee_name_mismatch = not names_match(account_name, ent.name if ent else None)
-    transition(award, "confirm", None)
-    logger.info("award %s payee confirmed (%s)", award.id, mask_account(account_no))
+    logger.info("award %s payee set (%s)", award.id, mask_account(account_no))
+
+
+def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: str) -> Award:
+    """即申即享: the enterprise applies for an instant-apply item; the stored verdict is re-checked at once.
+
+    Creates an Award (kind ``instant_apply``) in state ``confirmed`` with the verdict's amount, explanation and
+    inputs, and the payee account. Idempotent: a live award for the same (item, enterprise, period) is returned
+    as it is (the partial unique index ``uq_awards_live_pair`` guards concurrent applications).
+    Raises NotFound (no such listed item), Conflict (not an instant-apply item, or the stored verdict is not
+    eligible), InputRejected (bad account fields).
+    """
+    require_role(user, "enterprise")
+    item = db.session.get(Item, item_id)
+    if item is None or item.status != "listed":
+        raise NotFound(f"事项 {item_id} 不存在或已下架")
+    if item.mode != "instant_apply":
+        raise Conflict(f"事项“{item.name}”不是即申即享事项，不能在线一键申请")
+    period_key = _period_key(item, item.fiscal_year)
+    existing = _live_award(item.id, user.credit_code, period_key)
+    if existing is not None:
+        return existing
+    result = db.session.scalar(select(MatchResult).where(
+        MatchResult.item_id == item.id, MatchResult.credit_code == user.credit_code,
+        MatchResult.fiscal_year == item.fiscal_year))
+    if result is None or result.verdict != "eligible" or result.amount_fen is None:
+        raise Conflict(f"即时复核未通过：贵企业当前不符合“{item.name}”的条件")
+    award = Award(item_id=item.id, item_revision=result.item_revision, credit_code=user.credit_code,
+                  fiscal_year=item.fiscal_year, period_key=period_key, kind="instant_apply",
+                  state=INITIAL_STATES["instant_apply"], amount_fen=result.amount_fen, as_of=result.as_of,
+                  explanation=result.explanation, inputs=result.inputs)
+    _set_payee(award, account_name, bank, account_no)
+    try:
+        with db.session.begin_nested():
+            db.session.add(award)
+            db.session.flush()
+    except IntegrityError:  # a concurrent application won the race: return that one
+        existing = _live_award(item.id, user.credit_code, period_key)
+        if existing is None:
+            raise
+        return existing
+    audit_service.record(None, "award.apply", "award", award.id, None,
+                         {"state": award.state, "amount_fen": award.amount_fen, "item_id": item.id})
     return award
+
+
+def _live_award(item_id: int, credit_code: str, period_key: int) -> Award | None:
+    return db.session.scalar(select(Award).where(
+        Award.item_id == item_id, Award.credit_code == credit_code, Award.period_key == period_key,
+        Award.state.not_in(DEAD_STATES)))
 
 
 def decline(user, award_id: int) -> Award:
@@ -197,10 +251,25 @@ def approve(user, award_id: int) -> Award:
 
 
 def reject(user, award_id: int, reason: str) -> Award:
+    """驳回 with a required reason (InputRejected when blank)."""
     require_role(user, "finance_reviewer", "finance_approver")
+    if not (reason or "").strip():
+        raise InputRejected("驳回必须填写原因")
     award = get_award(user, award_id)
-    transition(award, "reject", user.id, reason=reason)
+    transition(award, "reject", user.id, reason=reason.strip())
     return award
+
+
+def state_counts(user) -> dict[str, int]:
+    """``{state: number of awards}`` for awards of items in the user's region (province: all)."""
+    require_role(user, "province_admin", "finance_reviewer", "finance_approver")
+    rows = db.session.execute(select(Item.region_code, Award.state, func.count(Award.id))
+                              .join(Item, Award.item_id == Item.id).group_by(Item.region_code, Award.state))
+    counts: dict[str, int] = {}
+    for region_code, state, n in rows:
+        if within(region_code, user.region_code):
+            counts[state] = counts.get(state, 0) + n
+    return counts
 
 
 def reserve_budget(award: Award) -> None:
@@ -263,3 +332,13 @@ def _allocation_update(award: Award, *, paid: bool) -> None:
 def finance_actor(user: User) -> User:
     require_role(user, "finance_reviewer", "finance_approver")
     return user
+
+
+def enterprise_names(credit_codes) -> dict[str, str]:
+    """``{credit_code: registered name}`` for the given codes (unknown names are left out)."""
+    codes = list(credit_codes)
+    if not codes:
+        return {}
+    rows = db.session.execute(select(Enterprise.credit_code, Enterprise.name)
+                              .where(Enterprise.credit_code.in_(codes)))
+    return {code: name for code, name in rows if name}

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from importers import read_feed
 from policy_hub.extensions import db
@@ -181,3 +181,29 @@ def load_observations() -> pd.DataFrame:
     frame["value"] = [decode_observation(f, v) for f, v in zip(frame["field"], frame["value"], strict=False)]
     frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
     return frame
+
+
+def unregistered_enterprises(user: User) -> list[dict]:
+    """Data quality: enterprises reported by some department but absent from the 市场监管 registration feed,
+    so they are not matched. One dict per enterprise: ``{credit_code, sources: [source keys], observations}``."""
+    require_role(user, "data_officer", "province_admin")
+    rows = db.session.execute(
+        select(Observation.credit_code, Observation.source, func.count(Observation.id))
+        .join(Enterprise, Enterprise.credit_code == Observation.credit_code)
+        .where(Enterprise.registered.is_(False))
+        .group_by(Observation.credit_code, Observation.source)
+        .order_by(Observation.credit_code, Observation.source)
+    )
+    out: dict[str, dict] = {}
+    for code, source, n in rows:
+        entry = out.setdefault(code, {"credit_code": code, "sources": [], "observations": 0})
+        entry["sources"].append(source)
+        entry["observations"] += n
+    return list(out.values())
+
+
+def recent_imports(user: User, limit: int = 20) -> list[ImportBatch]:
+    """The latest committed feed imports, newest first."""
+    require_role(user, "data_officer", "province_admin")
+    return list(db.session.scalars(
+        select(ImportBatch).where(ImportBatch.kind == "feed").order_by(ImportBatch.id.desc()).limit(limit)))

@@ -193,3 +193,14 @@ def find_item(region_code: str, code: str) -> Item:
     if item is None:
         raise NotFound(f"事项 {region_code}/{code} 不存在")
     return item
+
+
+def status_counts(user: User, on: dt.date) -> dict[str, dict[str, int]]:
+    """Visible items counted ``{"status": {draft|listed|delisted|expired: n}, "mode": {mode: n}}`` on ``on``."""
+    by_status: dict[str, int] = {}
+    by_mode: dict[str, int] = {}
+    for item in visible_items(user):
+        status = item.display_status(on)
+        by_status[status] = by_status.get(status, 0) + 1
+        by_mode[item.mode] = by_mode.get(item.mode, 0) + 1
+    return {"status": by_status, "mode": by_mode}

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from disbursement.states import DEAD_STATES
 from matching.engine import MatchItem, match
 from matching.profiles import build_profiles
 from policy_hub.extensions import db
@@ -15,6 +16,7 @@ from policy_hub.models import Award, Item, MatchResult, MatchRun
 from policy_hub.models.types import utcnow
 from policy_hub.services import awards as award_service
 from policy_hub.services.feeds import closed_world_state, load_observations
+from policy_hub.services.users import require_role
 from rules.money import fen_to_yuan, yuan_to_fen
 
 logger = logging.getLogger(__name__)
@@ -134,3 +136,20 @@ def current_results(*, credit_code: str | None = None, item_ids: list[int] | Non
 
 def awards_for(credit_code: str) -> list[Award]:
     return list(db.session.scalars(select(Award).where(Award.credit_code == credit_code).order_by(Award.id)))
+
+
+def enterprise_listings(user) -> dict:
+    """What the enterprise user sees on its home page, for its own credit code only.
+
+    Returns ``{awards: [Award] (all kinds, newest first), instant: [(MatchResult, Award | None)] eligible
+    instant-apply verdicts of listed items with the live application if one exists, needs_info: [MatchResult]
+    verdicts 'unknown'}``.
+    """
+    require_role(user, "enterprise")
+    awards = list(reversed(awards_for(user.credit_code)))
+    applied = {a.item_id: a for a in awards if a.kind == "instant_apply" and a.state not in DEAD_STATES}
+    results = current_results(credit_code=user.credit_code)
+    instant = [(r, applied.get(r.item_id)) for r in results
+               if r.verdict == "eligible" and r.item.mode == "instant_apply" and r.item.status == "listed"]
+    needs_info = [r for r in results if r.verdict == "unknown" and r.item.status == "listed"]
+    return {"awards": awards, "instant": instant, "needs_info": needs_info}

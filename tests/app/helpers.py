@@ -37,19 +37,9 @@ def load_items(admin, path: Path = TAIYUAN_ITEMS) -> dict:
     return summary
 
 
-def load_all(make_user) -> dict:
-    """Taiyuan items + all feeds + a match for 2026-06-30. Returns the users and the match counts."""
+def run_match_committed() -> dict:
     from policy_hub.services.matching import run_match
 
-    users = {
-        "admin": make_user("city_admin", region="140100"),
-        "officer": make_user("data_officer", region="140000"),
-        "reviewer": make_user("finance_reviewer", region="140100"),
-        "approver": make_user("finance_approver", region="140100"),
-        "approver2": make_user("finance_approver", region="140100"),
-    }
-    load_items(users["admin"])
-    load_feeds(users["officer"])
     counts = run_match(AS_OF)
     db.session.commit()
-    return {"users": users, "counts": counts}
+    return counts

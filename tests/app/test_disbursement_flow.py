@@ -17,12 +17,9 @@ from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
 from policy_hub.services import payouts
 from policy_hub.services.matching import run_match
-from tests.app.helpers import AS_OF, load_all
+from tests.app.helpers import AS_OF
 
-
-@pytest.fixture
-def loaded(make_user):
-    return load_all(make_user)
+pytestmark = pytest.mark.loaded
 
 
 def notified_award(code: str = "TY-GX-003") -> Award:

@@ -1,0 +1,52 @@
+"""City (region) administrator pages: items of the region, item import with preview, the quota report."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from policy_hub.extensions import db
+from policy_hub.pages.common import date_arg, page_blueprint, roles_required, save_upload, stored_upload
+from policy_hub.services import items as item_service
+from policy_hub.services import quota as quota_service
+from rules import regions
+
+bp = page_blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/items")
+@roles_required("city_admin")
+def items():
+    on = date_arg()
+    city = regions.city_of(current_user.region_code)
+    report = quota_service.quota_report(on, city_code=city)
+    if city is not None:
+        report = {**report, "province": None}
+    return render_template("admin/items.html", items=item_service.visible_items(current_user), on=on,
+                           report=report)
+
+
+@bp.get("/items/<int:item_id>")
+@roles_required("city_admin")
+def item(item_id: int):
+    return render_template("admin/item.html", item=item_service.get_item(current_user, item_id), on=date_arg())
+
+
+@bp.post("/items/upload")
+@roles_required("city_admin")
+def upload():
+    token, path, filename = save_upload("items")
+    summary = item_service.import_items(path, current_user, filename=filename)
+    return render_template("admin/preview.html", summary=summary, token=token, filename=filename)
+
+
+@bp.post("/items/commit")
+@roles_required("city_admin")
+def commit():
+    path, meta = stored_upload(request.form.get("token", ""), "items")
+    summary = item_service.import_items(path, current_user, commit=True, filename=meta["filename"],
+                                        skip_invalid=bool(request.form.get("skip_invalid")))
+    db.session.commit()
+    flash(f"导入完成：新增 {summary['created']} 项，更新 {summary['updated']} 项，未变 {summary['unchanged']} 项"
+          + (f"，跳过错误 {len(summary['errors'])} 处" if summary["errors"] else ""), "success")
+    return redirect(url_for("admin.items"))
