@@ -18,6 +18,13 @@ def pytest_sessionstart(session):
         raise pytest.UsageError("CI=true but POLICY_HUB_TEST_DATABASE_URL / POLICY_HUB_TEST_REDIS_URL are not set")
 
 
+def pytest_collection_modifyitems(items):
+    """A test that uses the ``loaded`` fixture (directly or through another fixture) starts from the loaded copy."""
+    for item in items:
+        if "loaded" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.loaded)
+
+
 def _make_app(url: str, **extra):
     from policy_hub.app import create_app
 
@@ -117,35 +124,29 @@ def _pg_admin(url: str):
     return sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
-@pytest.fixture(scope="session")
-def pg_loaded_template(pg_url):
-    """A PostgreSQL database holding the loaded examples, cloned per test with CREATE DATABASE ... TEMPLATE."""
+def _pg_copy(pg_url: str, name: str, template: str) -> str:
+    """(Re)create database ``name`` as a copy of ``template``; returns its URL."""
     import sqlalchemy as sa
 
     base = sa.engine.make_url(pg_url)
-    name = f"{base.database}_loaded"
-    admin = _pg_admin(pg_url)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{base.database}"'))
-    admin.dispose()
-    url = base.set(database=name).render_as_string(hide_password=False)
-    _truncate_pg(url)
-    _loaded_counts["postgresql"] = _load_examples(url)
-    return name
-
-
-def _pg_clone(pg_url: str, template: str) -> str:
-    import sqlalchemy as sa
-
-    base = sa.engine.make_url(pg_url)
-    name = f"{base.database}_case"
     admin = _pg_admin(pg_url)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_loaded_template(pg_url):
+    """A PostgreSQL database holding the loaded examples, cloned per test with CREATE DATABASE ... TEMPLATE."""
+    import sqlalchemy as sa
+
+    base = sa.engine.make_url(pg_url).database
+    url = _pg_copy(pg_url, f"{base}_loaded", base)
+    _truncate_pg(url)
+    _loaded_counts["postgresql"] = _load_examples(url)
+    return f"{base}_loaded"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -159,7 +160,8 @@ def db_url(request, tmp_path):
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_url")
     if loaded:
-        return _pg_clone(url, request.getfixturevalue("pg_loaded_template"))
+        base = url.rsplit("/", 1)[1]
+        return _pg_copy(url, f"{base}_case", request.getfixturevalue("pg_loaded_template"))
     _truncate_pg(url)
     return url
 

@@ -10,24 +10,15 @@ import json
 import re
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from tests.app.helpers import AS_OF, load_feeds, load_items
 from tests.app.test_api import assert_error, bearer
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-AS_OF = date(2026, 6, 30)
 PASSWORD = "password-123"
 MONEY = re.compile(r"^\d+\.\d{2}$")
-FEEDS = (
-    ("企业登记信息_市场监管.csv", "market"),
-    ("企业纳税信息_税务_2024-2025.xlsx", "tax"),
-    ("企业参保信息_人社_2024-2025.csv", "hr"),
-    ("企业资质认定名单_科技工信统计.xlsx", "qualifications"),
-    ("严重失信主体名单_信用.csv", "credit"),
-)
 STAFF = (
     ("ty_admin", "city_admin", "140100"),
     ("dt_admin", "city_admin", "140200"),
@@ -50,17 +41,14 @@ def _populate(url: str) -> None:
     """Users, then Taiyuan's items, the five feeds and a match, all through the services; two enterprise logins."""
     from policy_hub.extensions import db
     from policy_hub.models import Award
-    from policy_hub.services.feeds import import_feed
-    from policy_hub.services.items import import_items
     from policy_hub.services.matching import run_match
     from policy_hub.services.users import create_user
 
     app = _app(url)
     with app.app_context():
         users = {name: create_user(name, role, PASSWORD, region_code=region) for name, role, region in STAFF}
-        import_items(EXAMPLES / "太原市2025年度惠企政策奖补事项清单.xlsx", users["ty_admin"], commit=True)
-        for filename, source in FEEDS:
-            import_feed(EXAMPLES / filename, source, users["officer"], commit=True, skip_invalid=True)
+        load_items(users["ty_admin"])
+        load_feeds(users["officer"])
         run_match(AS_OF)
         # Two enterprises that each hold at least two awards, to log in as.
         holders = db.session.execute(select(Award.credit_code).group_by(Award.credit_code)

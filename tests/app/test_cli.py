@@ -57,7 +57,7 @@ def test_usage_errors_exit_2_with_json_when_asked(db_url):
 
 def test_an_unreadable_file_is_rejected_with_exit_1(db_url, tmp_path):
     bad = tmp_path / "latin1.csv"
-    bad.write_bytes("事项编码,事项名称\n".encode("utf-8") + bytes([0xE9, 0xE8, 0xFF, 0xFE]) * 50)
+    bad.write_bytes("事项编码,事项名称\n".encode() + bytes([0xE9, 0xE8, 0xFF, 0xFE]) * 50)
     out = run_cli(db_url, "items", "import", str(bad), "--json")
     assert out.returncode == 1
     assert json.loads(out.stdout)["errors"][0]["message"]

@@ -12,10 +12,9 @@ from sqlalchemy import func, select
 from disbursement.bank_return import ReturnRow, write_bank_return_xlsx
 from policy_hub.extensions import db
 from policy_hub.models import Award, Enterprise, Item, MatchResult
-from policy_hub.services import Conflict
+from policy_hub.services import Conflict, payouts
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
-from policy_hub.services import payouts
 from policy_hub.services.matching import run_match
 from tests.app.helpers import AS_OF
 

@@ -1,14 +1,12 @@
 """Server-rendered pages: login, each role's home with real data, scope refusals, uploads and the finance flow.
 
-The seeded database (Taiyuan items, all five feeds, a match for 2026-06-30) is built once per session on SQLite
-and copied per test; on PostgreSQL it is built per test.
+The seeded database (Taiyuan items, all five feeds, a match for 2026-06-30) is the ``loaded`` copy from
+tests/conftest.py, built once per session and backend and cloned per test.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -19,65 +17,13 @@ from sqlalchemy import select
 from policy_hub.extensions import db
 from policy_hub.models import Award, Item, MatchResult, ProfileAccess, User
 
-AS_OF = date(2026, 6, 30)
 PASSWORD = "password-123"
-TAIYUAN_ITEMS = "太原市2025年度惠企政策奖补事项清单.xlsx"
 DATONG_ITEMS = "大同市2025年度奖补事项清单.csv"
-FEEDS = (
-    ("企业登记信息_市场监管.csv", "market"),
-    ("企业纳税信息_税务_2024-2025.xlsx", "tax"),
-    ("企业参保信息_人社_2024-2025.csv", "hr"),
-    ("企业资质认定名单_科技工信统计.xlsx", "qualifications"),
-    ("严重失信主体名单_信用.csv", "credit"),
-)
-
-
-def _seed(examples_dir: Path) -> None:
-    from policy_hub.services.feeds import import_feed
-    from policy_hub.services.items import import_items
-    from policy_hub.services.matching import run_match
-    from policy_hub.services.users import create_user
-
-    admin = create_user("seed_ty_admin", "city_admin", PASSWORD, region_code="140100")
-    officer = create_user("seed_officer", "data_officer", PASSWORD, region_code="140000")
-    import_items(examples_dir / TAIYUAN_ITEMS, admin, commit=True, skip_invalid=True)
-    for filename, source in FEEDS:
-        import_feed(examples_dir / filename, source, officer, commit=True, skip_invalid=True)
-    db.session.commit()
-    run_match(AS_OF)
-    db.session.commit()
-
-
-@pytest.fixture(scope="session")
-def seeded_sqlite_file(sqlite_template, tmp_path_factory, examples_dir):
-    from tests.conftest import _make_app
-
-    path = tmp_path_factory.mktemp("pages") / "seeded.sqlite"
-    shutil.copy(sqlite_template, path)
-    app = _make_app(f"sqlite:///{path}")
-    with app.app_context():
-        _seed(examples_dir)
-        db.session.remove()
-        db.engine.dispose()
-    conn = sqlite3.connect(path, isolation_level=None)  # fold the WAL into the file before it is copied
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return path
 
 
 @pytest.fixture
-def seeded(app, db_url, request, examples_dir):
-    """The app's database filled with the example data and matched for 2026-06-30."""
-    if db_url.startswith("sqlite:///"):
-        source = request.getfixturevalue("seeded_sqlite_file")
-        db.session.remove()
-        db.engine.dispose()
-        target = Path(db_url.removeprefix("sqlite:///"))
-        for suffix in ("-wal", "-shm"):
-            Path(str(target) + suffix).unlink(missing_ok=True)
-        shutil.copy(source, target)
-    else:
-        _seed(examples_dir)
+def seeded(app, loaded):
+    """The app's database holding the loaded examples (tests/conftest.py: Taiyuan items, five feeds, a match)."""
     return app
 
 
@@ -226,7 +172,7 @@ def test_instant_apply_is_refused_when_the_stored_verdict_is_not_eligible(seeded
 # -- city admin ------------------------------------------------------------------------------------------------
 
 def test_city_admin_sees_its_items_and_the_quota_of_its_city(seeded, login):
-    admin = _user("seed_ty_admin")
+    admin = _user("loaded-admin")
     html = _text(login(admin).get("/admin/items?on=2026-06-30"))
     item = db.session.scalar(select(Item).order_by(Item.id))
     assert item.name in html and "免申即享" in html
