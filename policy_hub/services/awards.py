@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from disbursement.approval import check_second_approver
 from disbursement.errors import DisbursementError
 from disbursement.states import DEAD_STATES, INITIAL_STATES, next_state
 from policy_hub.extensions import db
-from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult, User
+from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult
 from policy_hub.services import Conflict, InputRejected, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services.crypto import encrypt_account
@@ -128,7 +129,7 @@ def confirm_payee(user, award_id: int, *, account_name: str, bank: str, account_
     award = get_award(user, award_id)
     require_enterprise(user, award.credit_code)
     _set_payee(award, account_name, bank, account_no)
-    transition(award, "confirm", None)
+    transition(award, "confirm", user.id)
     return award
 
 
@@ -162,6 +163,9 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
         raise NotFound(f"事项 {item_id} 不存在或已下架")
     if item.mode != "instant_apply":
         raise Conflict(f"事项“{item.name}”不是即申即享事项，不能在线一键申请")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    if (item.apply_start and today < item.apply_start) or (item.apply_end and today > item.apply_end):
+        raise Conflict(f"“{item.name}”当前不在申报期内（{item.apply_start} 至 {item.apply_end}）")
     period_key = _period_key(item, item.fiscal_year)
     existing = _live_award(item.id, user.credit_code, period_key)
     if existing is not None:
@@ -185,7 +189,7 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
         if existing is None:
             raise
         return existing
-    audit_service.record(None, "award.apply", "award", award.id, None,
+    audit_service.record(user.id, "award.apply", "award", award.id, None,
                          {"state": award.state, "amount_fen": award.amount_fen, "item_id": item.id})
     return award
 
@@ -199,7 +203,7 @@ def _live_award(item_id: int, credit_code: str, period_key: int) -> Award | None
 def decline(user, award_id: int) -> Award:
     award = get_award(user, award_id)
     require_enterprise(user, award.credit_code)
-    transition(award, "decline", None)
+    transition(award, "decline", user.id)
     return award
 
 
@@ -216,8 +220,6 @@ def review(user, award_id: int) -> Award:
 
 def _recheck_eligible(award: Award) -> None:
     """Eligibility is re-checked at approval: the stored verdict must still be eligible for this pair."""
-    if award.kind != "apply_free":
-        return
     result = db.session.scalar(select(MatchResult).where(
         MatchResult.item_id == award.item_id, MatchResult.credit_code == award.credit_code,
         MatchResult.fiscal_year == award.fiscal_year))
@@ -327,18 +329,3 @@ def _allocation_update(award: Award, *, paid: bool) -> None:
                             "used_slots": ItemAllocation.used_slots - 1})
     db.session.execute(update(ItemAllocation).where(
         ItemAllocation.item_id == award.item_id, ItemAllocation.city_code == ent.city_code).values(**values))
-
-
-def finance_actor(user: User) -> User:
-    require_role(user, "finance_reviewer", "finance_approver")
-    return user
-
-
-def enterprise_names(credit_codes) -> dict[str, str]:
-    """``{credit_code: registered name}`` for the given codes (unknown names are left out)."""
-    codes = list(credit_codes)
-    if not codes:
-        return {}
-    rows = db.session.execute(select(Enterprise.credit_code, Enterprise.name)
-                              .where(Enterprise.credit_code.in_(codes)))
-    return {code: name for code, name in rows if name}

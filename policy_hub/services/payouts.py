@@ -14,7 +14,7 @@ from disbursement.reconcile import PaymentStatus, plan_reconciliation
 from policy_hub.extensions import db
 from policy_hub.models import Award, BankReturn, Payment, PayoutBatch
 from policy_hub.models.types import utcnow
-from policy_hub.services import InputRejected, NotFound
+from policy_hub.services import NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
 from policy_hub.services.crypto import decrypt_account
@@ -140,12 +140,3 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
     audit_service.record(user.id, "bank_return.reconcile", "bank_return", record.id, None, record.summary)
     db.session.flush()
     return summary
-
-
-def payments_of(batch: PayoutBatch) -> list[Payment]:
-    return list(batch.payments)
-
-
-def raise_if_errors(summary: dict) -> None:
-    if summary.get("errors"):
-        raise InputRejected("回单文件有无法识别的行", summary["errors"])
