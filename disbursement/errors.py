@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from disbursement.labels import ACTION_LABELS, STATE_LABELS
+
 
 class DisbursementError(Exception):
     """Base of every error raised by the disbursement package."""
@@ -16,7 +18,8 @@ class InvalidTransition(DisbursementError):
         self.state = state
         self.action = action
         self.reason = reason
-        msg = f"状态 {state} 下不允许操作 {action}"
+        msg = (f"奖补当前为“{STATE_LABELS.get(state, state)}”，不能执行“{ACTION_LABELS.get(action, action)}”"
+               f"（{state} → {action}）")
         super().__init__(f"{msg}：{reason}" if reason else msg)
 
 
@@ -34,7 +37,7 @@ class MissingReason(DisbursementError):
     def __init__(self, action: str, value: Any = None) -> None:
         self.action = action
         self.value = value
-        super().__init__(f"操作 {action} 必须填写原因，收到的是：{value!r}")
+        super().__init__(f"“{ACTION_LABELS.get(action, action)}”必须填写原因，收到的是：{value!r}")
 
 
 class BudgetExceeded(DisbursementError):

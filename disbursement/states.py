@@ -17,6 +17,7 @@ from disbursement.approval import (
     needs_second_approval,
 )
 from disbursement.errors import InvalidTransition
+from disbursement.labels import ACTION_LABELS, STATE_LABELS  # noqa: F401  (re-exported)
 
 TRANSITIONS: Mapping[str, Mapping[str, str]] = {
     "proposed": {"object": "objected", "notify": "notified", "grant": "granted", "withdraw": "withdrawn"},
@@ -57,51 +58,6 @@ ACTIONS_REQUIRING_REASON: frozenset[str] = frozenset({"reject", "withdraw", "uph
 
 # Entry states by 兑现方式: an instant-apply application that passes its instant re-check starts at confirmed.
 INITIAL_STATES: Mapping[str, str] = {"apply_free": "proposed", "instant_apply": "confirmed"}
-
-STATE_LABELS: Mapping[str, str] = {
-    "proposed": "待公示/公示中",
-    "objected": "有异议",
-    "notified": "待确认",
-    "confirmed": "已确认",
-    "reviewed": "已初审",
-    "awaiting_second_approval": "待复核",
-    "approved": "已审批",
-    "scheduled": "已排入批次",
-    "payment_failed": "支付失败",
-    "paid": "已支付",
-    "clawback_pending": "追回中",
-    "recovered": "已追回",
-    "granted": "已移交税务",
-    "declined": "已放弃",
-    "lapsed": "已逾期",
-    "rejected": "已驳回",
-    "withdrawn": "已撤回",
-    "payment_abandoned": "支付终止",
-}
-
-ACTION_LABELS: Mapping[str, str] = {
-    "object": "提出异议",
-    "dismiss_objection": "驳回异议",
-    "uphold_objection": "异议成立",
-    "notify": "推送企业",
-    "grant": "移交税务",
-    "withdraw": "撤回",
-    "confirm": "确认账户",
-    "decline": "放弃",
-    "lapse": "逾期未确认",
-    "review": "初审",
-    "approve": "审批",
-    "second_approve": "复核",
-    "reject": "驳回",
-    "schedule": "排入批次",
-    "pay": "支付成功",
-    "fail_payment": "支付失败",
-    "reschedule": "重新排入批次",
-    "abandon": "终止支付",
-    "open_clawback": "发起追回",
-    "recover": "追回完成",
-}
-
 
 def allowed_actions(state: str) -> frozenset[str]:
     """Names of the actions the table allows from ``state`` (guards not evaluated). Raises KeyError."""

@@ -182,6 +182,7 @@ def _verdict(
         return Verdict(credit_code, c.item.item_id, "ineligible", None, (), explanation, inputs)
 
     outcome = c.rule.evaluate(full, as_of)
+    explanation.append({"kind": "rule_text", "text": c.rule.render_zh()})  # the 且/或 structure, in Chinese
     explanation.extend({"kind": "rule", **cl.to_dict()} for cl in outcome.clauses)
     rule_value = _and(base_value, outcome.value)
     if rule_value is False:
@@ -207,7 +208,9 @@ def _amount(c: _Compiled, full: Mapping[str, Any], as_of: date) -> tuple[Decimal
     raw = outcome.value
     clause: dict[str, Any] = {
         "kind": "amount",
-        "formula": c.item.amount_formula,
+        "formula": c.formula.render_zh(),
+        "inputs": {rules.FIELDS[f].label: _display(full.get(f)) for f in sorted(c.formula.fields)
+                   if f in rules.FIELDS},
         "clauses": [cl.to_dict() for cl in outcome.clauses],
         "value": None,
         "cap": None if c.item.cap is None else str(c.item.cap),
@@ -225,6 +228,11 @@ def _amount(c: _Compiled, full: Mapping[str, Any], as_of: date) -> tuple[Decimal
     amount = round_yuan(capped)
     clause.update(value=str(raw), amount=str(amount))
     return amount, (), clause
+
+
+def _display(value: Any) -> str:
+    """A profile value as shown in an explanation: 未知 for unknown, plain text otherwise."""
+    return "未知" if value is None else str(value)
 
 
 def _and(a: bool | None, b: bool | None) -> bool | None:

@@ -50,6 +50,9 @@ def command(fn):
             else:
                 db.session.rollback()
             sys.exit(code)
+        except click.ClickException:
+            db.session.rollback()
+            raise  # usage errors keep click's exit code 2 (see main)
         except (InputRejected, ServiceError) as exc:
             db.session.rollback()
             _emit(as_json, {"errors": _errors(exc)})

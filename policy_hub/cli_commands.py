@@ -206,9 +206,15 @@ def audit_verify(as_json):
 @command
 def serve(host, port):
     """Serve the web app."""
-    from flask import current_app
+    _serve(host, port)
 
-    current_app.run(host=host, port=port, use_reloader=False)
+
+def _serve(host: str, port: int) -> None:
+    """Werkzeug's threaded server (Flask's ``app.run`` refuses to run inside the flask CLI)."""
+    from flask import current_app
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 @cli.command("worker")
@@ -230,7 +236,6 @@ def worker(burst):
 @command
 def demo(no_serve):
     """Migrate, import examples/, match for 2026-06-30, print a summary and serve on :5000."""
-    from flask import current_app
 
     from policy_hub.services.demo import run_demo
 
@@ -240,4 +245,4 @@ def demo(no_serve):
 
         db.session.commit()
         click.echo("网站：http://127.0.0.1:5000 （Ctrl+C 退出）")
-        current_app.run(host="127.0.0.1", port=5000, use_reloader=False)
+        _serve("127.0.0.1", 5000)

@@ -149,7 +149,8 @@ def save_upload(kind: str, field: str = "file", **meta) -> tuple[str, Path, str]
     if ext not in UPLOAD_EXTENSIONS:
         raise InputRejected(f"不支持的文件类型“{ext or '无扩展名'}”，请上传 xlsx 或 csv 文件")
     token = secrets.token_hex(16)
-    path = Path(current_app.config["UPLOAD_DIR"]) / f"{token}{ext}"
+    # A random folder per upload, keeping the user's base name so previews name the file they know.
+    path = _upload_path(token, original)
     path.parent.mkdir(parents=True, exist_ok=True)
     upload.save(path)
     uploads = dict(session.get("uploads", {}))
@@ -159,12 +160,19 @@ def save_upload(kind: str, field: str = "file", **meta) -> tuple[str, Path, str]
     return token, path, original
 
 
+def _upload_path(token: str, original: str) -> Path:
+    name = "".join(ch for ch in original if ch.isprintable() and ch not in "/\\:") or "upload"
+    if name.startswith("."):
+        name = "upload" + name
+    return Path(current_app.config["UPLOAD_DIR"]) / token / name
+
+
 def stored_upload(token: str, kind: str) -> tuple[Path, dict]:
     """The file of an earlier upload by this user in this session; NotFound when unknown or gone."""
     meta = session.get("uploads", {}).get(token or "")
     if not TOKEN_RE.match(token or "") or not meta or meta["kind"] != kind or meta["user"] != current_user.id:
         raise NotFound("找不到该上传文件，请重新上传")
-    path = Path(current_app.config["UPLOAD_DIR"]) / f"{token}{meta['ext']}"
+    path = _upload_path(token, meta["filename"])
     if not path.is_file():
         raise NotFound("上传的文件已失效，请重新上传")
     return path, meta

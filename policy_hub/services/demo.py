@@ -42,6 +42,8 @@ STAFF = (
     ("ty_reviewer", "finance_reviewer", "140100", "太原市财政局初审"),
     ("ty_approver", "finance_approver", "140100", "太原市财政局审批"),
     ("ty_approver2", "finance_approver", "140100", "太原市财政局复核（第二审批人）"),
+    ("sx_reviewer", "finance_reviewer", "140000", "省财政厅初审（省级事项）"),
+    ("sx_approver", "finance_approver", "140000", "省财政厅审批（省级事项）"),
     ("data_officer", "data_officer", "140000", "省数据局数据专员"),
     ("province", "province_admin", "140000", "省级平台运营"),
 )
@@ -79,10 +81,14 @@ def run_demo() -> str:
 
 
 def _demo_enterprise() -> str | None:
-    """A Taiyuan enterprise with an apply-free award, so the enterprise page has something to show."""
-    row = db.session.execute(
-        select(Award.credit_code).join(Item).where(Item.region_code.like("1401%"))
-        .order_by(Award.credit_code).limit(1)).first()
+    """A Taiyuan enterprise with an apply-free award of a Taiyuan item and an instant-apply listing, so the
+    enterprise page shows both (falls back to any Taiyuan award holder)."""
+    with_award = select(Award.credit_code).join(Item).where(Item.region_code.like("1401%"))
+    instant = (select(MatchResult.credit_code).join(Item)
+               .where(Item.mode == "instant_apply", MatchResult.verdict == "eligible"))
+    row = db.session.execute(with_award.where(Award.credit_code.in_(instant)).order_by(Award.credit_code)
+                             .limit(1)).first() or db.session.execute(with_award.order_by(Award.credit_code)
+                                                                      .limit(1)).first()
     return row[0] if row else None
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -13,7 +15,6 @@ from disbursement.payout import PayoutLine, batch_total_fen, payment_ref, valida
 from disbursement.reconcile import PaymentStatus, plan_reconciliation
 from policy_hub.extensions import db
 from policy_hub.models import Award, BankReturn, Payment, PayoutBatch
-from policy_hub.models.types import utcnow
 from policy_hub.services import NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
@@ -34,7 +35,7 @@ def build_batch(user) -> PayoutBatch | None:
     awards = [a for a in awards if a.payee_account_enc and (a.state == "approved" or a.reason == "account_fixed")]
     if not awards:
         return None
-    today = utcnow().strftime("%Y%m%d")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")  # the bureau's date, as shown
     count = db.session.scalar(select(func.count(PayoutBatch.id)).where(PayoutBatch.batch_no.like(f"PB{today}%")))
     batch_no = f"PB{today}{user.region_code}{count + 1:03d}"
     batch = PayoutBatch(batch_no=batch_no, region_code=user.region_code, status="sent", total_fen=0,

@@ -117,3 +117,34 @@ def test_audit_verify_exits_1_and_names_the_first_tampered_row(db_url):
     con.close()
     bad = run_cli(db_url, "audit", "verify", "--json")
     assert bad.returncode == 1 and json.loads(bad.stdout)["first_bad_seq"] == 3
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_serve_answers_http_on_the_requested_port(db_url):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_HUB_")}
+    env.update({"POLICY_HUB_DATABASE_URL": db_url, "POLICY_HUB_ENV": "test"})
+    exe = Path(sys.executable).with_name("policy-hub")
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as resp:
+                    body = resp.read().decode("utf-8")
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("serve exited: " + proc.stderr.read().decode()[-2000:])
+                time.sleep(0.2)
+        assert body is not None and "登录" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
