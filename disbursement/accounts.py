@@ -18,7 +18,7 @@ def normalise_account_no(no: str) -> str:
         DisbursementError: anything but 6 to 32 digits remains (Chinese message with the masked value).
     """
     digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", no or ""))
-    if not digits.isdigit() or not 6 <= len(digits) <= 32:
+    if not (digits.isascii() and digits.isdigit()) or not 6 <= len(digits) <= 32:
         raise DisbursementError(f"银行账号应为 6 到 32 位数字，实际为 {mask_account(no)}")
     return digits
 

@@ -125,7 +125,10 @@ def _xlsx_tables(data: bytes) -> list[tuple[str, list[tuple[object, ...]]]]:
 
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReturnFileError("文件以 UTF-8 BOM 开头，但内容不是有效的 UTF-8") from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

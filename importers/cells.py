@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from rules.money import MAX_AMOUNT_YUAN
+
 UNIT_FACTORS: dict[str, Decimal] = {
     "元": Decimal(1),
     "万元": Decimal(10_000),
@@ -111,6 +113,8 @@ def amount(value: Any, header_unit: str | None = None) -> Decimal | None:
 
 
 def _tidy(number: Decimal) -> Decimal:
+    if number > MAX_AMOUNT_YUAN:
+        raise CellError(f"金额过大（超过 {MAX_AMOUNT_YUAN:,.0f} 元），请检查单位和位数")
     # 0.5万 -> 5000, not 5000.0; keeps written decimals otherwise (29294.66).
     return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
 

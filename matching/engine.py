@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import rules
 from matching.explain import BASELINE_FIELDS, baseline_clauses, inputs_of
-from rules.money import round_yuan
+from rules.money import MAX_AMOUNT_YUAN, round_yuan
 from rules.regions import within
 
 logger = logging.getLogger(__name__)
@@ -221,6 +221,11 @@ def _amount(c: _Compiled, full: Mapping[str, Any], as_of: date) -> tuple[Decimal
     if raw is None:
         return None, tuple(outcome.missing), clause
     raw = raw if isinstance(raw, Decimal) else Decimal(str(raw))
+    if not raw.is_finite() or abs(raw) > MAX_AMOUNT_YUAN:
+        # A broken formula (e.g. 10**30): never paid, shown for the department to fix.
+        logger.warning("item %s: amount %s out of range", c.item.code, raw)
+        clause.update(value=str(raw), error="金额公式的计算结果超出合理范围，请主管部门核对公式")
+        return None, (), clause
     capped = raw
     if c.item.cap is not None and raw > c.item.cap:
         capped = Decimal(c.item.cap)

@@ -17,6 +17,7 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from policy_hub.app import create_app
+from policy_hub.config import ConfigError
 from policy_hub.extensions import db
 from policy_hub.services import InputRejected, ServiceError
 
@@ -127,6 +128,19 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
+    except ConfigError as exc:  # raised while the app is built, before any command runs
+        _fail_early(f"configuration error: {exc}", EXIT_USAGE)
+    except Exception as exc:  # noqa: BLE001 - the contract maps every other failure to exit 3
+        logger.exception("command failed before it started")
+        _fail_early(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+
+
+def _fail_early(message: str, code: int) -> None:
+    if "--json" in sys.argv:
+        click.echo(json.dumps({"errors": [{"message": message}]}, ensure_ascii=False))
+    else:
+        click.echo(message, err=True)
+    sys.exit(code)
 
 
 from policy_hub import cli_commands  # noqa: E402,F401  (registers the commands on ``cli``)

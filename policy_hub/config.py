@@ -21,6 +21,17 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _number(name: str, default: str, kind):
+    raw = _env(name, default)
+    try:
+        value = kind(raw)
+    except (ValueError, ArithmeticError):
+        raise ConfigError(f"{PREFIX}{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{PREFIX}{name} must not be negative, not {raw!r}")
+    return value
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Flask config mapping from the environment.
 
@@ -43,7 +54,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     if env == "production" and (not secret or not keys):
         raise ConfigError("POLICY_HUB_SECRET_KEY and POLICY_HUB_ACCOUNT_KEYS are required in production")
     db_url = _env("DATABASE_URL") or "sqlite:///" + str(Path(instance_path) / "policy_hub.sqlite")
-    max_mb = int(_env("MAX_UPLOAD_MB", "20"))
+    max_mb = _number("MAX_UPLOAD_MB", "20", int)
     config = {
         "POLICY_HUB_ENV": env,
         "SECRET_KEY": secret or DEMO_SECRET,
@@ -51,8 +62,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": _env("REDIS_URL"),
         "ACCOUNT_KEYS": keys or DEMO_ACCOUNT_KEY,
-        "SECOND_APPROVAL_YUAN": Decimal(_env("SECOND_APPROVAL_YUAN", "500000")),
-        "QUOTA_TARGET": int(_env("QUOTA_TARGET", "100")),
+        "SECOND_APPROVAL_YUAN": _number("SECOND_APPROVAL_YUAN", "500000", Decimal),
+        "QUOTA_TARGET": _number("QUOTA_TARGET", "100", int),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "UPLOAD_DIR": str(Path(instance_path) / "uploads"),
         "API_TITLE": "Policy Hub API",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 FEN = Decimal("0.01")
+# Larger than any public budget (100万亿元) and small enough that 分 fit a BIGINT column.
+MAX_AMOUNT_YUAN = Decimal(10) ** 14
 
 
 def round_yuan(amount: Decimal) -> Decimal:

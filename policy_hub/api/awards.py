@@ -11,6 +11,7 @@ from policy_hub.extensions import db
 from policy_hub.models import Award, Item
 from policy_hub.schemas.awards import AwardQuerySchema, AwardSchema, RejectSchema
 from policy_hub.services import awards as award_service
+from policy_hub.services.profiles import record_access
 from policy_hub.services.users import can_see_region, require_role
 
 blp = protected_blueprint("api_awards", __name__, url_prefix="/api/v1/awards",
@@ -53,7 +54,10 @@ class Awards(MethodView):
         pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
         page = (query.order_by(Award.id).offset(pagination_parameters.first_item)
                 .limit(pagination_parameters.page_size))
-        return list(db.session.scalars(page))
+        rows = list(db.session.scalars(page))
+        record_access(current_user(), [a.credit_code for a in rows], "GET /api/v1/awards")  # explanations hold
+        db.session.commit()  # profile values: item 15 records of data use
+        return rows
 
 
 @blp.route("/<int:award_id>")
@@ -62,7 +66,10 @@ class AwardById(MethodView):
     @document_errors(blp, 401, 403, 404)
     def get(self, award_id):
         """One award: the enterprise's own, or one in a finance user's region."""
-        return _get(award_id)
+        award = _get(award_id)
+        record_access(current_user(), [award.credit_code], f"GET /api/v1/awards/{award_id}")
+        db.session.commit()
+        return award
 
 
 @blp.route("/<int:award_id>/review")

@@ -10,6 +10,7 @@ from policy_hub.api.common import document_errors
 from policy_hub.extensions import db
 from policy_hub.models import Item, MatchResult
 from policy_hub.schemas.matching import MatchResultQuerySchema, MatchResultSchema
+from policy_hub.services.profiles import record_access
 from policy_hub.services.users import can_see_region
 
 blp = protected_blueprint("api_match_results", __name__, url_prefix="/api/v1/match-results",
@@ -44,4 +45,8 @@ class MatchResults(MethodView):
         pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
         page = (query.order_by(MatchResult.credit_code, MatchResult.item_id, MatchResult.fiscal_year)
                 .offset(pagination_parameters.first_item).limit(pagination_parameters.page_size))
-        return list(db.session.scalars(page))
+        rows = list(db.session.scalars(page))
+        # Explanations and inputs hold profile values: item 15 asks for a record of every such read.
+        record_access(current_user(), [r.credit_code for r in rows], "GET /api/v1/match-results")
+        db.session.commit()
+        return rows

@@ -8,13 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from disbursement.accounts import mask_account, names_match
+from disbursement.accounts import mask_account, names_match, normalise_account_no
 from disbursement.approval import check_second_approver
 from disbursement.errors import DisbursementError
 from disbursement.states import DEAD_STATES, INITIAL_STATES, next_state
 from policy_hub.extensions import db
 from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult
+from policy_hub.models.types import utcnow
 from policy_hub.services import Conflict, InputRejected, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services.crypto import encrypt_account
@@ -33,19 +35,30 @@ def _period_key(item: Item, fiscal_year: int) -> int:
 
 
 def transition(award: Award, action: str, actor_id: int | None, **ctx) -> str:
-    """Move ``award`` by ``action`` (disbursement.states) and write the audit row in the same transaction."""
+    """Move ``award`` by ``action`` (disbursement.states) and write the audit row in the same transaction.
+
+    The state changes by compare-and-set (``UPDATE … WHERE state = :before``), so two people acting on the same
+    award at once cannot both succeed: the second gets Conflict, never a double reservation or payment.
+    """
     before = award.state
     try:
-        award.state = next_state(before, action, **ctx)
+        after = next_state(before, action, **ctx)
     except DisbursementError as exc:
         raise Conflict(str(exc)) from exc
+    db.session.flush()
+    res = db.session.execute(
+        update(Award).where(Award.id == award.id, Award.state == before)
+        .values(state=after, updated_at=utcnow()).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise Conflict("该奖补已被他人处理（状态已变化），请刷新后重试")
+    set_committed_value(award, "state", after)
     if ctx.get("reason"):
         award.reason = ctx["reason"]
     db.session.flush()
     audit_service.record(actor_id, f"award.{action}", "award", award.id,
                          {"state": before, "amount_fen": award.amount_fen},
-                         {"state": award.state, "amount_fen": award.amount_fen})
-    return award.state
+                         {"state": after, "amount_fen": award.amount_fen})
+    return after
 
 
 def _advance_notice(award: Award, item: Item, today: date, actor_id: int | None) -> None:
@@ -135,9 +148,10 @@ def confirm_payee(user, award_id: int, *, account_name: str, bank: str, account_
 
 def _set_payee(award: Award, account_name: str, bank: str, account_no: str) -> None:
     """Validate and store the payee (account encrypted at rest); a holder-name mismatch is flagged."""
-    account_no = "".join((account_no or "").split())
-    if not account_no.isdigit() or not 8 <= len(account_no) <= 32:
-        raise InputRejected("银行账号应为 8–32 位数字")
+    try:
+        account_no = normalise_account_no(account_no)  # NFKC: full-width digits become ASCII
+    except DisbursementError as exc:
+        raise InputRejected(str(exc)) from exc
     if not (account_name or "").strip() or not (bank or "").strip():
         raise InputRejected("请填写账户名称和开户银行")
     ent = db.session.get(Enterprise, award.credit_code)
@@ -170,15 +184,16 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
     existing = _live_award(item.id, user.credit_code, period_key)
     if existing is not None:
         return existing
-    result = db.session.scalar(select(MatchResult).where(
-        MatchResult.item_id == item.id, MatchResult.credit_code == user.credit_code,
-        MatchResult.fiscal_year == item.fiscal_year))
-    if result is None or result.verdict != "eligible" or result.amount_fen is None:
+    # The instant re-check: the engine decides again now, on the enterprise's current profile.
+    from policy_hub.services.matching import evaluate_pair  # matching imports this module
+
+    verdict = evaluate_pair(user.credit_code, item, today)
+    if verdict is None or verdict.verdict != "eligible" or verdict.amount is None:
         raise Conflict(f"即时复核未通过：贵企业当前不符合“{item.name}”的条件")
-    award = Award(item_id=item.id, item_revision=result.item_revision, credit_code=user.credit_code,
+    award = Award(item_id=item.id, item_revision=item.revision, credit_code=user.credit_code,
                   fiscal_year=item.fiscal_year, period_key=period_key, kind="instant_apply",
-                  state=INITIAL_STATES["instant_apply"], amount_fen=result.amount_fen, as_of=result.as_of,
-                  explanation=result.explanation, inputs=result.inputs)
+                  state=INITIAL_STATES["instant_apply"], amount_fen=yuan_to_fen(verdict.amount), as_of=today,
+                  explanation=verdict.explanation, inputs=verdict.inputs)
     _set_payee(award, account_name, bank, account_no)
     try:
         with db.session.begin_nested():
@@ -329,3 +344,13 @@ def _allocation_update(award: Award, *, paid: bool) -> None:
                             "used_slots": ItemAllocation.used_slots - 1})
     db.session.execute(update(ItemAllocation).where(
         ItemAllocation.item_id == award.item_id, ItemAllocation.city_code == ent.city_code).values(**values))
+
+
+def enterprise_names(credit_codes) -> dict[str, str]:
+    """``{credit_code: registered name}`` for the given codes (unknown names are left out)."""
+    codes = list(credit_codes)
+    if not codes:
+        return {}
+    rows = db.session.execute(select(Enterprise.credit_code, Enterprise.name)
+                              .where(Enterprise.credit_code.in_(codes)))
+    return {code: name for code, name in rows if name}

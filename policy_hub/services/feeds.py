@@ -170,13 +170,14 @@ def _upsert_enterprises(obs: pd.DataFrame, source: str) -> None:
     db.session.flush()
 
 
-def load_observations() -> pd.DataFrame:
-    """Every observation, typed, as the frame ``matching.build_profiles`` takes: credit_code (str), field (str),
-    value (object), fiscal_year (Int64), source (str), seq (int, import order)."""
-    rows = db.session.execute(
-        select(Observation.credit_code, Observation.field, Observation.value, Observation.fiscal_year,
-               Observation.source, Observation.id).order_by(Observation.id)
-    ).all()
+def load_observations(credit_code: str | None = None) -> pd.DataFrame:
+    """Every observation (or one enterprise's), typed, as the frame ``matching.build_profiles`` takes:
+    credit_code (str), field (str), value (object), fiscal_year (Int64), source (str), seq (int, import order)."""
+    query = select(Observation.credit_code, Observation.field, Observation.value, Observation.fiscal_year,
+                   Observation.source, Observation.id).order_by(Observation.id)
+    if credit_code is not None:
+        query = query.where(Observation.credit_code == credit_code)
+    rows = db.session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["credit_code", "field", "value", "fiscal_year", "source", "seq"])
     frame["value"] = [decode_observation(f, v) for f, v in zip(frame["field"], frame["value"], strict=False)]
     frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")

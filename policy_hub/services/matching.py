@@ -6,10 +6,10 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from disbursement.states import DEAD_STATES
-from matching.engine import MatchItem, match
+from matching.engine import MatchItem, match, match_one
 from matching.profiles import build_profiles
 from policy_hub.extensions import db
 from policy_hub.models import Award, Item, MatchResult, MatchRun
@@ -59,6 +59,7 @@ def run_match(as_of: date, *, actor_id: int | None = None) -> dict:
     Returns ``{as_of, run_id, items_evaluated, enterprises, eligible, unknown, ineligible, superseded,
     awards_created, awards_withdrawn, awards_flagged, unregistered}`` (ints, as_of ISO).
     """
+    _serialise_runs()
     items = active_items(as_of)
     run = MatchRun(as_of=as_of, status="running", counts={})
     db.session.add(run)
@@ -94,6 +95,16 @@ def run_match(as_of: date, *, actor_id: int | None = None) -> dict:
     return counts
 
 
+MATCH_LOCK_KEY = 7_242_001  # any constant shared by every match run
+
+
+def _serialise_runs() -> None:
+    """One match run writes at a time: a PostgreSQL transaction-level advisory lock (SQLite writers are already
+    serialised by BEGIN IMMEDIATE). A concurrent run waits, then finds everything up to date."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCH_LOCK_KEY})
+
+
 def _store_verdicts(run: MatchRun, fy: int, items: list[Item], verdicts, as_of: date) -> None:
     """Upsert the current verdict per (item, enterprise, year); drop pairs that are now ineligible."""
     revisions = {i.id: i.revision for i in items}
@@ -123,6 +134,17 @@ def _store_verdicts(run: MatchRun, fy: int, items: list[Item], verdicts, as_of: 
         if key not in seen:
             db.session.delete(row)
     db.session.flush()
+
+
+def evaluate_pair(credit_code: str, item: Item, as_of: date):
+    """The engine's verdict (matching.Verdict) for one enterprise and one item now, from its current profile;
+    None when the enterprise has no registration data. Used for the instant re-check of 即申即享."""
+    build = profiles_for_year(item.fiscal_year, as_of, load_observations(credit_code))
+    profile = build.profiles.get(credit_code)
+    if profile is None:
+        return None
+    result = match_one(profile, [to_match_item(item)], as_of)
+    return result.verdicts[0] if result.verdicts else None
 
 
 def current_results(*, credit_code: str | None = None, item_ids: list[int] | None = None) -> list[MatchResult]:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from disbursement.bank_return import read_bank_return
 from disbursement.payout import PayoutLine, batch_total_fen, payment_ref, validate_batch, write_payout_xlsx
 from disbursement.reconcile import PaymentStatus, plan_reconciliation
 from policy_hub.extensions import db
 from policy_hub.models import Award, BankReturn, Payment, PayoutBatch
-from policy_hub.services import NotFound
+from policy_hub.services import Conflict, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
 from policy_hub.services.crypto import decrypt_account
@@ -36,12 +38,12 @@ def build_batch(user) -> PayoutBatch | None:
     if not awards:
         return None
     today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")  # the bureau's date, as shown
-    count = db.session.scalar(select(func.count(PayoutBatch.id)).where(PayoutBatch.batch_no.like(f"PB{today}%")))
-    batch_no = f"PB{today}{user.region_code}{count + 1:03d}"
-    batch = PayoutBatch(batch_no=batch_no, region_code=user.region_code, status="sent", total_fen=0,
-                        line_count=0, created_by=user.id)
+    batch = PayoutBatch(batch_no=f"PENDING-{uuid.uuid4().hex[:20]}", region_code=user.region_code,
+                        status="sent", total_fen=0, line_count=0, created_by=user.id)
     db.session.add(batch)
     db.session.flush()
+    # Numbered from the row id, so concurrent builds never collide on the batch number.
+    batch.batch_no = batch_no = f"PB{today}{user.region_code}{batch.id:06d}"
     for seq, award in enumerate(awards, start=1):
         attempt = db.session.scalar(select(func.count(Payment.id)).where(Payment.award_id == award.id)) + 1
         db.session.add(Payment(batch_id=batch.id, award_id=award.id, seq=seq,
@@ -104,7 +106,11 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
     path = Path(path)
     parsed = read_bank_return(path)
     refs = [r.payment_ref for r in parsed.rows]
-    payments = {p.payment_ref: p for p in db.session.scalars(select(Payment).where(Payment.payment_ref.in_(refs)))}
+    # Lock the payments answered here (PostgreSQL), so a concurrent upload of the same answers waits, then
+    # sees them applied; SQLite writers are serialised by BEGIN IMMEDIATE already.
+    payments = {p.payment_ref: p for p in db.session.scalars(
+        select(Payment).where(Payment.payment_ref.in_(refs)).with_for_update()
+        .execution_options(populate_existing=True))}
     for p in payments.values():
         require_region(user, p.batch.region_code)
     statuses = {ref: PaymentStatus(ref, p.award_id, p.award.state, p.amount_fen, p.bank_txn_no, p.result)
@@ -123,8 +129,11 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
     record = db.session.scalar(select(BankReturn).where(BankReturn.sha256 == digest))
     if record is None:
         record = BankReturn(filename=filename or path.name, sha256=digest, user_id=user.id, summary={})
-        db.session.add(record)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(record)
+        except IntegrityError as exc:
+            raise Conflict("同一回单文件正在由他人处理，请稍后刷新查看结果") from exc
     for change in plan.to_pay + plan.to_fail:
         payment = payments[change.payment_ref]
         award = db.session.get(Award, change.award_id)
@@ -133,8 +142,8 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
         payment.failure_code, payment.failure_reason = change.failure_code, change.failure_reason_raw
         payment.return_id = record.id
         if change.success:
+            award_service.transition(award, "pay", user.id)  # compare-and-set first: posts at most once
             award_service.post_payment(award)
-            award_service.transition(award, "pay", user.id)
         else:
             award_service.transition(award, "fail_payment", user.id)
     record.summary = {k: v for k, v in summary.items() if isinstance(v, int)}

@@ -9,13 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-import pandas as pd
-from sqlalchemy import select
-
 from policy_hub.extensions import db
-from policy_hub.models import Enterprise, Observation, ProfileAccess, User
+from policy_hub.models import Enterprise, ProfileAccess, User
 from policy_hub.services import NotFound
-from policy_hub.services.feeds import decode_observation
+from policy_hub.services.feeds import load_observations
 from policy_hub.services.matching import profiles_for_year
 from policy_hub.services.users import require_enterprise, require_region, require_role
 from rules.derived import derive
@@ -28,19 +25,6 @@ PROFILE_READERS = ("finance_reviewer", "finance_approver", "city_admin", "data_o
 DERIVED_SOURCE = "derived"
 
 
-def _observations_of(credit_code: str) -> pd.DataFrame:
-    """One enterprise's observations in the frame ``matching.build_profiles`` takes (see feeds.load_observations)."""
-    rows = db.session.execute(
-        select(Observation.credit_code, Observation.field, Observation.value, Observation.fiscal_year,
-               Observation.source, Observation.id)
-        .where(Observation.credit_code == credit_code).order_by(Observation.id)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["credit_code", "field", "value", "fiscal_year", "source", "seq"])
-    frame["value"] = [decode_observation(f, v) for f, v in zip(frame["field"], frame["value"], strict=False)]
-    frame["fiscal_year"] = frame["fiscal_year"].astype("Int64")
-    return frame
-
-
 def profile_of(credit_code: str, fiscal_year: int, as_of: date) -> dict:
     """The JSON-able profile of one registered enterprise for ``fiscal_year`` as of ``as_of``.
 
@@ -50,7 +34,7 @@ def profile_of(credit_code: str, fiscal_year: int, as_of: date) -> dict:
     source ``derived``. Unknown fields are absent from ``values`` or null.
     Raises NotFound when the enterprise has no registration (市场监管) data.
     """
-    build = profiles_for_year(fiscal_year, as_of, _observations_of(credit_code))
+    build = profiles_for_year(fiscal_year, as_of, load_observations(credit_code))
     profile = build.profiles.get(credit_code)
     if profile is None:
         raise NotFound(f"企业 {credit_code} 没有登记信息，无法生成一企一档")
@@ -88,3 +72,15 @@ def read_profile(user: User, credit_code: str, endpoint: str, fiscal_year: int, 
     db.session.flush()
     logger.info("profile of %s read by user %s via %s", credit_code, user.id, endpoint)
     return result
+
+
+def record_access(user: User, credit_codes, endpoint: str) -> None:
+    """Record that ``user`` saw profile data (explanations, inputs) of these enterprises through ``endpoint``.
+
+    Enterprises reading their own data are not recorded. Flushes, never commits.
+    """
+    if user.role == "enterprise":
+        return
+    for code in sorted(set(credit_codes)):
+        db.session.add(ProfileAccess(user_id=user.id, credit_code=code, endpoint=endpoint[:200]))
+    db.session.flush()

@@ -369,3 +369,15 @@ def test_a_bad_profile_query_is_422(api):
     client, headers = api
     body = assert_error(client.get("/api/v1/me/profile?as_of=yesterday", headers=headers("ent_a")), 422)
     assert "as_of" in body["errors"]["query"]
+
+
+def test_a_finance_user_listing_match_results_is_recorded_for_each_enterprise_shown(api):
+    client, headers = api
+    code = _user("ent_a").credit_code
+    before = len(_access_rows(code))
+    resp = client.get(f"/api/v1/match-results?credit_code={code}", headers=headers("ty_reviewer"))
+    assert resp.status_code == 200 and resp.get_json()
+    rows = _access_rows(code)
+    assert len(rows) == before + 1 and rows[-1].endpoint == "GET /api/v1/match-results"
+    client.get(f"/api/v1/match-results?credit_code={code}", headers=headers("ent_a"))
+    assert len(_access_rows(code)) == before + 1  # the enterprise reading its own is not recorded

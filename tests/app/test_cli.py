@@ -148,3 +148,11 @@ def test_serve_answers_http_on_the_requested_port(db_url):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_configuration_error_is_a_usage_error_with_json(db_url):
+    out = run_cli(db_url, "quota", "report", "--json", env={"POLICY_HUB_MAX_UPLOAD_MB": "abc"})
+    assert out.returncode == 2
+    assert "POLICY_HUB_MAX_UPLOAD_MB" in json.loads(out.stdout)["errors"][0]["message"]
+    prod = run_cli(db_url, "match", "--json", env={"POLICY_HUB_ENV": "production"})
+    assert prod.returncode == 2 and "SECRET_KEY" in json.loads(prod.stdout)["errors"][0]["message"]

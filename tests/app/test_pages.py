@@ -198,9 +198,12 @@ def test_item_upload_previews_every_error_then_commits_with_skip_invalid(app, ma
     html = _text(resp)
     assert resp.status_code == 200 and "导入预览" in html and "跳过错误行" in html
     assert db.session.scalar(select(Item.id)) is None  # a preview writes nothing
-    stored = list(Path(app.config["UPLOAD_DIR"]).iterdir())
-    assert len(stored) == 1 and stored[0].name != "清单.csv" and stored[0].suffix == ".csv"
-    token = stored[0].stem
+    # Stored in a random folder under UPLOAD_DIR, keeping only the base name ("../.." is dropped).
+    stored = [p for p in Path(app.config["UPLOAD_DIR"]).rglob("*") if p.is_file()]
+    assert [p.name for p in stored] == ["清单.csv"]
+    assert stored[0].parent.parent == Path(app.config["UPLOAD_DIR"])
+    assert "清单.csv" in html and stored[0].parent.name not in html.replace(f'value="{stored[0].parent.name}"', "")
+    token = stored[0].parent.name
     refused = client.post("/admin/items/commit", data={"token": token})
     assert refused.status_code == 422 and "错误" in _text(refused)
     assert db.session.scalar(select(Item.id)) is None

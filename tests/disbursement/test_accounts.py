@@ -29,3 +29,9 @@ def test_holder_names_match_after_width_and_space_normalisation():
     assert names_match("ＡＢＣ科技有限公司", "abc科技有限公司")
     assert not names_match("太原市晋阳科技有限公司", "太原市晋阳科技股份有限公司")
     assert not names_match("", "")
+
+
+def test_full_width_digits_become_ascii_and_other_scripts_are_refused():
+    assert normalise_account_no("６２２７ ００００ １２３４") == "622700001234"
+    with pytest.raises(DisbursementError):
+        normalise_account_no("٦٢٢٧٠٠٠٠١٢٣٤")  # Arabic-Indic digits: isdigit() but not a bank account

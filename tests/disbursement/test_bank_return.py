@@ -163,3 +163,9 @@ def test_an_oversized_file_is_refused_before_parsing(monkeypatch):
     monkeypatch.setattr(bank_return, "MAX_FILE_BYTES", 10)
     with pytest.raises(ReturnFileError, match="上限"):
         read_bank_return(write_bank_return_csv(ROWS))
+
+
+def test_a_bom_followed_by_gbk_bytes_is_refused_with_a_message():
+    data = b"\xef\xbb\xbf" + "支付编号,处理结果,失败原因,银行流水号,处理日期\n".encode("gbk")
+    with pytest.raises(ReturnFileError, match="UTF-8"):
+        read_bank_return(data)

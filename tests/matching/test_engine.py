@@ -193,3 +193,13 @@ def test_a_division_by_zero_in_a_derived_field_is_unknown_and_reported_as_a_data
     assert v.verdict == "unknown" and "layoff_rate" in v.missing_fields
     issues = [c for c in v.explanation if c["kind"] == "data_issues"]
     assert issues and issues[0]["issues"][0]["field"] == "layoff_rate"
+
+
+def test_an_absurd_formula_result_is_never_paid_and_does_not_stop_the_run():
+    broken = item("employees >= 1", "10 ** 30")
+    fine = item("employees >= 1", "1000")
+    result = match({CODE_A: profile(employees=5)}, [broken, fine], AS_OF)
+    by_item = {v.item_id: v for v in result.verdicts}
+    assert by_item[broken.item_id].verdict == "unknown" and by_item[broken.item_id].amount is None
+    assert any(e.get("error") for e in by_item[broken.item_id].explanation if e.get("kind") == "amount")
+    assert by_item[fine.item_id].verdict == "eligible" and by_item[fine.item_id].amount == Decimal("1000.00")
