@@ -87,10 +87,13 @@ def sync_apply_free_awards(fiscal_year: int, items: list[Item], verdicts, as_of:
     for (item_id, credit_code), v in sorted(eligible.items()):
         if (item_id, credit_code) in live:
             continue
+        if v.amount is None:  # an apply-free item always has a formula (checked at import); never pay "unknown"
+            logger.warning("item %s: eligible pair without an amount, no award created", item_id)
+            continue
         item = apply_free[item_id]
         award = Award(item_id=item_id, item_revision=item.revision, credit_code=credit_code,
                       fiscal_year=fiscal_year, period_key=_period_key(item, fiscal_year), kind="apply_free",
-                      state="proposed", amount_fen=yuan_to_fen(v.amount) if v.amount is not None else 0,
+                      state="proposed", amount_fen=yuan_to_fen(v.amount),
                       as_of=as_of, explanation=v.explanation, inputs=v.inputs,
                       notice_until=as_of + timedelta(days=item.notice_days) if item.notice_days else None)
         db.session.add(award)
@@ -100,6 +103,8 @@ def sync_apply_free_awards(fiscal_year: int, items: list[Item], verdicts, as_of:
         _advance_notice(award, item, as_of, actor_id)
         created += 1
     for key, award in live.items():
+        if award.state == "proposed" and key in eligible:
+            _advance_notice(award, apply_free[key[0]], as_of, actor_id)  # its 公示 may have ended since
         if key in eligible or award.fiscal_year != fiscal_year:
             continue
         if award.state in UNAPPROVED:

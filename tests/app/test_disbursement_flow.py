@@ -173,3 +173,58 @@ def test_matches_export_is_sorted_with_two_decimals_and_no_superseded_rows(loade
             assert r[6].count(".") == 1 and len(r[6].split(".")[1]) == 2 and r[7] == ""
         else:
             assert r[6] == "" and r[7]
+
+
+def test_awards_wait_out_the_public_notice_and_are_pushed_by_the_first_match_after_it(loaded):
+    from datetime import timedelta
+
+    item = db.session.scalar(select(Item).where(Item.code == "TY-GX-003"))
+    db.session.execute(db.delete(Award).where(Award.item_id == item.id))
+    item.notice_days = 5  # 公示 five days
+    db.session.commit()
+    run_match(AS_OF)
+    db.session.commit()
+    states = {a.state for a in db.session.scalars(select(Award).where(Award.item_id == item.id))}
+    assert states == {"proposed"}
+    run_match(AS_OF + timedelta(days=5))  # the last day of the notice
+    db.session.commit()
+    assert {a.state for a in db.session.scalars(select(Award).where(Award.item_id == item.id))} == {"proposed"}
+    again = run_match(AS_OF + timedelta(days=6))
+    db.session.commit()
+    awards = db.session.scalars(select(Award).where(Award.item_id == item.id)).all()
+    assert {a.state for a in awards} == {"notified"} and again["awards_created"] == 0
+
+
+def test_a_pair_no_longer_eligible_withdraws_an_unapproved_award_and_flags_an_approved_one(loaded, tmp_path):
+    from policy_hub.services.feeds import import_feed
+    from policy_hub.services.users import create_user
+    from tests.app.helpers import EXAMPLES
+
+    users = loaded["users"]
+    pending, approved = db.session.scalars(select(Award).join(Item).where(Item.code == "TY-GX-003")
+                                           .order_by(Award.id).limit(2)).all()
+    firm = create_user("firm-w", "enterprise", "password-123", credit_code=approved.credit_code)
+    award_service.confirm_payee(firm, approved.id, account_name="x", bank="b", account_no="6222020200001111")
+    award_service.review(users["reviewer"], approved.id)
+    award_service.approve(users["approver"], approved.id)
+    db.session.commit()
+    # The credit bureau's next 严重失信 list adds both enterprises.
+    original = (EXAMPLES / "严重失信主体名单_信用.csv").read_text(encoding="utf-8-sig").rstrip("\n")
+    extra = "".join(f"\n{a.credit_code},企业,是,2026-07-01" for a in (pending, approved))
+    listed = tmp_path / "严重失信主体名单_更新.csv"
+    listed.write_text(original + extra + "\n", encoding="utf-8")
+    import_feed(listed, "credit", users["officer"], commit=True)
+    db.session.commit()
+    codes = (pending.credit_code, approved.credit_code)
+    live_before = db.session.scalars(select(Award).where(Award.credit_code.in_(codes))).all()
+    counts = run_match(AS_OF)
+    db.session.commit()
+    db.session.refresh(pending)
+    db.session.refresh(approved)
+    assert pending.state == "withdrawn" and "不再符合" in pending.reason
+    assert approved.state == "approved" and "不再符合" in approved.flagged
+    # Every other award of the two enterprises was withdrawn too; none was deleted.
+    after = db.session.scalars(select(Award).where(Award.credit_code.in_(codes))).all()
+    assert len(after) == len(live_before)
+    assert {a.state for a in after if a.id != approved.id} == {"withdrawn"}
+    assert (counts["awards_withdrawn"], counts["awards_flagged"]) == (len(after) - 1, 1)
