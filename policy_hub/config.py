@@ -27,6 +27,8 @@ def _number(name: str, default: str, kind):
         value = kind(raw)
     except (ValueError, ArithmeticError):
         raise ConfigError(f"{PREFIX}{name} must be a number, not {raw!r}") from None
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ConfigError(f"{PREFIX}{name} must be a finite number, not {raw!r}")
     if value < 0:
         raise ConfigError(f"{PREFIX}{name} must not be negative, not {raw!r}")
     return value

@@ -10,6 +10,7 @@ import logging
 import re
 
 from flask import Flask, jsonify, request
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from disbursement.errors import (
@@ -100,6 +101,12 @@ def _api_only(handler):
     return handle
 
 
+def _data_error(exc: Exception):
+    """A number too large for the database (PostgreSQL DataError, SQLite OverflowError): the request's fault."""
+    logger.info("request rejected as out of range: %s", exc)
+    return error_response(400, "bad_request", "请求参数超出范围（例如页码或编号过大）")
+
+
 def _unexpected(exc: Exception):
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_server_error", "服务器内部错误，请稍后重试或联系管理员")
@@ -112,4 +119,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ImportFileError, _api_only(_import_file_error))
     app.register_error_handler(DisbursementError, _api_only(_disbursement_error))
     app.register_error_handler(HTTPException, _api_only(_http_error))
+    app.register_error_handler(DataError, _api_only(_data_error))
+    app.register_error_handler(OverflowError, _api_only(_data_error))
     app.register_error_handler(Exception, _api_only(_unexpected))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from disbursement.errors import DisbursementError
@@ -96,6 +97,11 @@ def handle_disbursement_error(exc: DisbursementError):
     return _error_page(422, str(exc))
 
 
+def handle_data_error(_exc):
+    db.session.rollback()
+    return render_template("error.html", status=400, message="请求参数超出范围（例如编号过大）"), 400
+
+
 def handle_too_large(_exc):
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     return _error_page(413, f"上传的文件过大，上限为 {limit // (1024 * 1024)} MB")
@@ -115,6 +121,8 @@ def install_error_handlers(bp: Blueprint) -> None:
     bp.register_error_handler(ImportFileError, handle_import_file_error)
     bp.register_error_handler(DisbursementError, handle_disbursement_error)
     bp.register_error_handler(RequestEntityTooLarge, handle_too_large)
+    bp.register_error_handler(DataError, handle_data_error)
+    bp.register_error_handler(OverflowError, handle_data_error)
 
 
 # -- CSRF ------------------------------------------------------------------------------------------------
@@ -197,11 +205,27 @@ def region_name(code) -> str:
     return region.full_name if region else (code or "")
 
 
+_QUOTED = re.compile(r"('[^']*'|\"[^\"]*\")")
+_WORDS = ((re.compile(r"\band\b"), "且"), (re.compile(r"\bor\b"), "或"), (re.compile(r"\bnot\b"), "非"),
+          (re.compile(r"\bin\b"), "属于"), (re.compile(r"\$min\b"), "取较小值"), (re.compile(r"\$max\b"), "取较大值"),
+          (re.compile(r"\$abs\b"), "绝对值"), (re.compile(r"\$sum\b"), "求和"), (re.compile(r"\btrue\b"), "是"),
+          (re.compile(r"\bfalse\b"), "否"))
+
+
+def rule_words(text: str | None) -> str:
+    """A rule as shown to people: operators in Chinese (且/或/非/属于), string literals untouched."""
+    parts = _QUOTED.split(text or "")
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        for pattern, word in _WORDS:
+            parts[i] = pattern.sub(word, parts[i])
+    return "".join(parts)
+
+
 def install_template_helpers(app) -> None:
     app.jinja_env.filters.update(
         yuan=yuan, shanghai=shanghai, region_name=region_name,
         state_label=lambda s: STATE_LABELS.get(s, s), mode_label=lambda m: MODE_LABELS.get(m, m),
         item_status_label=lambda s: ITEM_STATUS_LABELS.get(s, s),
-        outcome_label=lambda o: OUTCOME_LABELS.get(o, o),
+        outcome_label=lambda o: OUTCOME_LABELS.get(o, o), rule_words=rule_words,
     )
     app.jinja_env.globals.update(csrf_token=csrf_token)

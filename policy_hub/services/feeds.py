@@ -75,8 +75,15 @@ def import_feed(path: str | Path, source: str, user: User, *, commit: bool = Fal
         fy = None if pd.isna(rec.fiscal_year) else int(rec.fiscal_year)
         new_rows.append({"credit_code": rec.credit_code, "field": rec.field, "value": value_json,
                          "fiscal_year": fy, "source": source, "row": int(rec.row)})
+    warnings = [i.to_dict() for i in result.warnings]
     if source == "credit":
-        new_rows += _cleared_from_credit_list(set(obs["credit_code"]), latest)
+        cleared = _cleared_from_credit_list(set(obs["credit_code"]), latest)
+        new_rows += cleared
+        if cleared:  # closed world: the new list replaces the old one, so say plainly who leaves it
+            warnings.append({"sheet": filename or path.name, "row": None, "column": "统一社会信用代码",
+                             "value": "、".join(r["credit_code"] for r in cleared[:20]),
+                             "message": f"本名单比上次导入少了 {len(cleared)} 家企业：导入后它们不再被视为严重失信主体，"
+                                        "请确认这是完整的最新名单"})
 
     summary = {
         "source": source,
@@ -86,7 +93,7 @@ def import_feed(path: str | Path, source: str, user: User, *, commit: bool = Fal
         "new_observations": len(new_rows),
         "unchanged_observations": len(obs) - sum(1 for r in new_rows if r["row"] is not None),
         "errors": errors,
-        "warnings": [i.to_dict() for i in result.warnings],
+        "warnings": warnings,
         "covered_lists": sorted(result.covered_lists),
         "committed": False,
     }

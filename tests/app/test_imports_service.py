@@ -122,3 +122,19 @@ def test_a_data_officer_role_is_required_for_feeds(make_user):
 
     with pytest.raises(Forbidden):
         import_feed(EXAMPLES / "严重失信主体名单_信用.csv", "credit", admin)
+
+
+def test_a_shorter_credit_list_clears_the_missing_firms_and_the_preview_says_so(make_user, tmp_path):
+    officer = make_user("data_officer", region="140000")
+    full = EXAMPLES / "严重失信主体名单_信用.csv"
+    import_feed(full, "credit", officer, commit=True)
+    db.session.commit()
+    lines = full.read_text(encoding="utf-8-sig").splitlines()
+    short = tmp_path / "严重失信主体名单_部分.csv"
+    short.write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")  # header + one firm
+    preview = import_feed(short, "credit", officer)
+    assert any("少了 18 家" in w["message"] for w in preview["warnings"])
+    import_feed(short, "credit", officer, commit=True)
+    db.session.commit()
+    values = db.session.scalars(select(Observation.value).where(Observation.field == "serious_dishonest")).all()
+    assert (values.count(True), values.count(False)) == (19, 18)
