@@ -2,8 +2,12 @@
 
 from matching.engine import MatchItem, MatchResult, Verdict, compile_items, match, match_one
 from matching.profiles import Conflict, ProfileBuild, build_profiles
+from matching.vector_compile import NotVectorisable, compile_vector
+from matching.vector_frame import profile_frame
+from matching.vectorised import FALLBACKS, match_vectorised
 
 __all__ = [
+    "FALLBACKS", "NotVectorisable", "compile_vector", "match_vectorised", "profile_frame",
     "Conflict", "MatchItem", "MatchResult", "ProfileBuild", "Verdict", "build_profiles", "compile_items", "match",
     "match_one",
 ]
