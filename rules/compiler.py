@@ -195,7 +195,10 @@ def _parse(tr: Translation, typed: bool) -> ast.Statement:
     except re_errors.RuleSyntaxError as error:
         at = error.token.lexpos if error.token is not None else len(tr.text)
         found = str(error.token.value) if error.token is not None else "规则结尾（end of rule）"
-        raise RuleSyntaxError("语法错误（syntax error）", position=tr.original_position(at), found=found) from None
+        raise RuleSyntaxError(
+            "语法错误（syntax error）；应为“字段 比较符 值”并用 and/or/not 连接，括号成对，文字加引号；"
+            "比例写成小数（5.5% 写作 0.055，% 是取余运算）",
+            position=tr.original_position(at), found=found) from None
     except re_errors.SymbolResolutionError as error:
         raise UnknownNameError(f"未知字段“{error.symbol_name}”") from None
     except re_errors.EngineError as error:

@@ -52,6 +52,15 @@ def field_type(code: str) -> str:
     return "date" if code == AS_OF else _FIELD_TYPES[FIELDS[code].type]
 
 
+# How unsupported rule-engine syntax is named to people (the class name is kept for anything else).
+_UNSUPPORTED = {
+    "GetSliceExpression": "切片 [a:b]（请改用完整取值或列出可选值，如 industry_code in ['1610', '1620']）",
+    "GetAttributeExpression": "属性访问“.”（日期请与日期字面量比较，如 成立日期 >= d'2025-01-01'）",
+    "ComprehensionExpression": "列表推导",
+    "MappingExpression": "字典字面量",
+}
+
+
 class TypeChecker:
     """Computes the type of every node; raises RuleTypeError / ForbiddenError with positions from ``locate``."""
 
@@ -173,4 +182,4 @@ class TypeChecker:
         if isinstance(node, ast.TernaryExpression):
             self._expect(node.condition, ("boolean",), "条件表达式“?:”的条件")
             return self._same(node.case_true, node.case_false, ("number", "string", "date", "boolean"), "“?:”两个分支")
-        raise self._forbid(node, f"语法 {type(node).__name__}")
+        raise self._forbid(node, _UNSUPPORTED.get(type(node).__name__, f"语法 {type(node).__name__}"))
