@@ -1,12 +1,19 @@
 """Background jobs: rq with its JSON serializer when POLICY_HUB_REDIS_URL is set, otherwise inline.
 
 Jobs take primitive values only, open their own app context and session, record their status in ``job_runs``
-and are idempotent, so a lost worker is visible and the job can simply be retried.
+and are idempotent, so a lost worker is visible and the job can simply be retried (``retry``).
+
+A ``match`` job on rq fans out: it starts a MatchRun, records and enqueues one ``match_partition`` job per
+partition (services.matching.partitions) and a ``match_merge`` job that depends on them all. A partition job
+stores its staged verdicts as its own ``job_runs.result`` (a retry replaces it); the merge stores them and
+syncs the awards in one transaction, and copies its counts to the parent's result. Inline, ``match`` runs the
+same evaluate/merge functions in sequence (services.matching.run_match).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 import uuid
@@ -16,20 +23,61 @@ from flask import current_app
 from sqlalchemy import select
 
 from policy_hub.extensions import db
-from policy_hub.models import JobRun
+from policy_hub.models import JobRun, MatchRun
 from policy_hub.models.types import utcnow
 
 logger = logging.getLogger(__name__)
 QUEUE_NAME = "policy_hub"
+CRASH_ENV = "POLICY_HUB_TEST_CRASH_PARTITION"  # tests only: this partition's worker dies mid-way
 
 
-def _match(args: dict) -> dict:
-    from policy_hub.services.matching import run_match
+def _match(args: dict, job_id: str) -> dict:
+    from policy_hub.services import matching
 
-    return run_match(date.fromisoformat(args["as_of"]))
+    as_of = date.fromisoformat(args["as_of"])
+    if not current_app.config.get("REDIS_URL"):
+        return matching.run_match(as_of, actor_id=args.get("actor_id"))
+    run = matching.start_run(as_of)
+    parts = [_record("match_partition", {"as_of": args["as_of"], "run_id": run.id, "partition": p})
+             for p in matching.partitions()]
+    merge = _record("match_merge", {"as_of": args["as_of"], "run_id": run.id, "partitions": parts,
+                                    "parent": job_id, "actor_id": args.get("actor_id")})
+    db.session.commit()  # the rows exist before any worker can pick the jobs up
+    q = queue()
+    deps = [_enqueue(q, p) for p in parts]
+    _enqueue(q, merge, depends_on=deps)
+    return {"as_of": args["as_of"], "run_id": run.id, "partition_jobs": parts, "merge_job": merge}
 
 
-KINDS = {"match": _match}
+def _match_partition(args: dict, job_id: str) -> dict:
+    from policy_hub.services.matching import evaluate_partition
+
+    staged = evaluate_partition(date.fromisoformat(args["as_of"]), args["partition"])
+    if os.environ.get(CRASH_ENV) == args["partition"]:  # simulate a worker lost after writing half its output
+        run = db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
+        run.result = {**staged, "verdicts": staged["verdicts"][: len(staged["verdicts"]) // 2]}
+        db.session.commit()
+        os._exit(1)
+    return staged
+
+
+def _match_merge(args: dict, job_id: str) -> dict:
+    from policy_hub.services.matching import merge_partitions
+
+    parts = {r.job_id: r for r in db.session.scalars(select(JobRun).where(JobRun.job_id.in_(args["partitions"])))}
+    pending = [p for p in args["partitions"] if p not in parts or parts[p].status != "done"]
+    if pending:
+        raise RuntimeError(f"partitions not done: {', '.join(pending)}")
+    run = db.session.get(MatchRun, args["run_id"])
+    counts = merge_partitions(run, date.fromisoformat(args["as_of"]),
+                              [parts[p].result for p in args["partitions"]], actor_id=args.get("actor_id"))
+    parent = db.session.scalar(select(JobRun).where(JobRun.job_id == args["parent"]))
+    if parent is not None:
+        parent.result = {**(parent.result or {}), **counts}
+    return counts
+
+
+KINDS = {"match": _match, "match_partition": _match_partition, "match_merge": _match_merge}
 
 
 def execute(job_id: str) -> dict:
@@ -40,7 +88,7 @@ def execute(job_id: str) -> dict:
     run.status, run.started_at, run.error = "running", utcnow(), None
     db.session.commit()
     try:
-        result = KINDS[run.kind](dict(run.args))
+        result = KINDS[run.kind](dict(run.args), job_id)
         run = db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
         run.status, run.result, run.finished_at = "done", result, utcnow()
         db.session.commit()
@@ -70,26 +118,68 @@ def queue():
     return Queue(QUEUE_NAME, connection=conn, serializer=JSONSerializer)
 
 
-def submit(kind: str, args: dict, *, wait: bool = True, timeout: float = 3600) -> JobRun:
-    """Record and run a job: on rq when Redis is configured (waiting for it if ``wait``), else inline."""
+def _record(kind: str, args: dict) -> str:
     job_id = f"{kind}-{uuid.uuid4().hex[:16]}"
     db.session.add(JobRun(job_id=job_id, kind=kind, args=args, status="queued"))
+    return job_id
+
+
+def _enqueue(q, job_id: str, *, depends_on=None, timeout: int = 3600):
+    return q.enqueue("policy_hub.jobs.rq_entry", job_id, job_id=job_id, job_timeout=timeout, result_ttl=86400,
+                     failure_ttl=7 * 86400, depends_on=depends_on)
+
+
+def _get(job_id: str) -> JobRun:
+    db.session.expire_all()
+    return db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
+
+
+def submit(kind: str, args: dict, *, wait: bool = True, timeout: float = 3600) -> JobRun:
+    """Record and run a job: on rq when Redis is configured (waiting for it if ``wait``), else inline.
+
+    Returns the job's JobRun; when waiting for a fanned-out ``match``, the merge job's JobRun (its result holds
+    the run's counts), or the first partition that failed.
+    """
+    job_id = _record(kind, args)
     db.session.commit()
     if not current_app.config.get("REDIS_URL"):
         execute(job_id)
-    else:
-        queue().enqueue("policy_hub.jobs.rq_entry", job_id, job_id=job_id, job_timeout=int(timeout),
-                        result_ttl=86400, failure_ttl=7 * 86400)
-        logger.info("enqueued %s", job_id)
-        deadline = time.monotonic() + timeout
-        while wait and time.monotonic() < deadline:
-            db.session.expire_all()
-            run = db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
-            if run.status in ("done", "failed"):
-                break
-            time.sleep(0.2)
-    db.session.expire_all()
-    return db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
+        return _get(job_id)
+    _enqueue(queue(), job_id, timeout=int(timeout))
+    logger.info("enqueued %s", job_id)
+    if not wait:
+        return _get(job_id)
+    deadline = time.monotonic() + timeout
+    run = _wait([job_id], deadline)
+    if run.status == "done" and run.result and "merge_job" in run.result:
+        run = _wait([run.result["merge_job"], *run.result["partition_jobs"]], deadline)
+    return run
+
+
+def _wait(job_ids: list[str], deadline: float) -> JobRun:
+    """Poll until the first job is done or failed, or any of the others failed, or the deadline passes."""
+    while True:
+        runs = {r.job_id: r for r in db.session.scalars(select(JobRun).where(JobRun.job_id.in_(job_ids)))}
+        first = runs[job_ids[0]]
+        failed = [runs[j] for j in job_ids[1:] if j in runs and runs[j].status == "failed"]
+        if first.status in ("done", "failed") or failed or time.monotonic() >= deadline:
+            return failed[0] if failed and first.status != "done" else first
+        time.sleep(0.2)
+        db.session.expire_all()
+
+
+def retry(job_id: str) -> None:
+    """Run a failed or abandoned job again. On rq its failed job is re-enqueued (jobs that depend on it, such as
+    a match merge, then follow once it succeeds); inline it is executed again."""
+    if not current_app.config.get("REDIS_URL"):
+        execute(job_id)
+        return
+    from rq.registry import FailedJobRegistry
+
+    registry = FailedJobRegistry(queue=queue())
+    if job_id not in registry.get_job_ids():
+        raise LookupError(f"{job_id} is not among the failed rq jobs")
+    registry.requeue(job_id)
 
 
 def work(burst: bool = False) -> None:

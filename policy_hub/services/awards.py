@@ -69,18 +69,22 @@ def _advance_notice(award: Award, item: Item, today: date, actor_id: int | None)
 
 
 def sync_apply_free_awards(fiscal_year: int, items: list[Item], verdicts, as_of: date,
-                           actor_id: int | None) -> tuple[int, int, int]:
+                           actor_id: int | None, *, credit_codes: set[str] | None = None) -> tuple[int, int, int]:
     """Create awards for eligible apply-free pairs that have no live award; withdraw or flag the rest.
 
-    Returns (created, withdrawn, flagged). Superseded and unknown pairs are never awarded.
+    ``credit_codes`` limits the sync to those enterprises (a re-match of one enterprise); None means every
+    enterprise the items reach. Returns (created, withdrawn, flagged). Superseded and unknown pairs are never
+    awarded.
     """
     apply_free = {i.id: i for i in items if i.mode == "apply_free"}
     eligible = {(v.item_id, v.credit_code): v for v in verdicts
                 if v.verdict == "eligible" and v.item_id in apply_free}
     live = {}
-    for a in db.session.scalars(select(Award).where(Award.item_id.in_(list(apply_free)),
-                                                    Award.kind == "apply_free",
-                                                    Award.state.not_in(DEAD_STATES))):
+    query = select(Award).where(Award.item_id.in_(list(apply_free)), Award.kind == "apply_free",
+                                Award.state.not_in(DEAD_STATES))
+    if credit_codes is not None:
+        query = query.where(Award.credit_code.in_(sorted(credit_codes)))
+    for a in db.session.scalars(query):
         if a.fiscal_year == fiscal_year or a.period_key == 0:
             live[(a.item_id, a.credit_code)] = a
     created = withdrawn = flagged = 0

@@ -1,4 +1,11 @@
-"""Matching runs: load profiles and items, call the engine, store verdicts and create awards idempotently."""
+"""Matching runs: load profiles and items, call the engine, store verdicts and create awards idempotently.
+
+A full run is split into partitions of enterprises (one per city, plus ``NO_CITY`` for enterprises without a
+Shanxi city). ``evaluate_partition`` gives a partition's verdicts in a JSON-able staged form and
+``merge_partitions`` stores them all and syncs the awards in one transaction. ``run_match`` calls both in
+sequence; ``policy_hub.jobs`` runs the same two functions as rq jobs when Redis is configured. Exclusive groups
+are per enterprise, so partitioning by enterprise changes no verdict.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,9 @@ from decimal import Decimal
 from sqlalchemy import select, text
 
 from disbursement.states import DEAD_STATES
-from matching.engine import MatchItem, match, match_one
+from matching.engine import MatchItem, Verdict, match_one
 from matching.profiles import build_profiles
+from matching.vectorised import match_vectorised
 from policy_hub.extensions import db
 from policy_hub.models import Award, Item, MatchResult, MatchRun
 from policy_hub.models.types import utcnow
@@ -18,8 +26,12 @@ from policy_hub.services import awards as award_service
 from policy_hub.services.feeds import closed_world_state, load_observations
 from policy_hub.services.users import require_role
 from rules.money import fen_to_yuan, yuan_to_fen
+from rules.regions import cities, city_of
 
 logger = logging.getLogger(__name__)
+
+NO_CITY = "none"  # the partition of enterprises whose region is unknown, provincial or outside Shanxi
+VERDICT_TOTALS = ("eligible", "unknown", "ineligible", "superseded")
 
 
 def active_items(as_of: date) -> list[Item]:
@@ -51,48 +63,199 @@ def profiles_for_year(fiscal_year: int, as_of: date, observations=None):
                           credit_list_imported=credit_imported)
 
 
+
+def partitions() -> list[str]:
+    """Partition keys of a full run: the 11 city codes, then ``NO_CITY``."""
+    return [c.code for c in cities()] + [NO_CITY]
+
+
+def partition_of(region_code: str | None) -> str:
+    """The partition of an enterprise registered in ``region_code`` (6-digit division code or None)."""
+    return city_of(region_code) or NO_CITY
+
+
 def run_match(as_of: date, *, actor_id: int | None = None) -> dict:
     """Evaluate every active item against every registered enterprise and store the results.
 
-    Re-running with unchanged data changes nothing: verdicts are upserted, awards are created only where no
-    live award exists, and pairs that are no longer eligible withdraw (or flag) their awards.
+    Runs every partition (``evaluate_partition``) in sequence, then ``merge_partitions``. Re-running with
+    unchanged data changes nothing: verdicts are upserted, awards are created only where no live award exists,
+    and pairs that are no longer eligible withdraw (or flag) their awards.
     Returns ``{as_of, run_id, items_evaluated, enterprises, eligible, unknown, ineligible, superseded,
     awards_created, awards_withdrawn, awards_flagged, unregistered}`` (ints, as_of ISO).
     """
     _serialise_runs()
+    run = start_run(as_of)
     items = active_items(as_of)
+    observations = load_observations()
+    builds = {fy: profiles_for_year(fy, as_of, observations) for fy in sorted({i.fiscal_year for i in items})}
+    staged = [evaluate_partition(as_of, p, items=items, builds=builds) for p in partitions()]
+    return merge_partitions(run, as_of, staged, actor_id=actor_id)
+
+
+def start_run(as_of: date) -> MatchRun:
+    """A new MatchRun row (status running), flushed so that it has an id."""
     run = MatchRun(as_of=as_of, status="running", counts={})
     db.session.add(run)
     db.session.flush()
-    totals = {"eligible": 0, "unknown": 0, "ineligible": 0, "superseded": 0}
+    return run
+
+
+def evaluate_partition(as_of: date, partition: str, *, items: list[Item] | None = None,
+                       builds: dict | None = None) -> dict:
+    """The verdicts of one partition's enterprises against every active item, in JSON-able staged form.
+
+    Reads only; stores nothing. ``items`` and ``builds`` (fiscal year -> ProfileBuild) default to the current
+    active items and profiles from every stored observation.
+    Returns ``{partition, item_revisions: {item_id (str): revision}, verdicts: [[fiscal_year, credit_code,
+    item_id, verdict, amount 元 as str | None, missing_fields, explanation, inputs]], ineligible_by_item:
+    {item_id (str): count}, totals: {eligible, unknown, ineligible, superseded}, enterprises: int,
+    unregistered: int}``; unregistered enterprises are counted in the ``NO_CITY`` partition only.
+    """
+    items = active_items(as_of) if items is None else items
+    years = sorted({i.fiscal_year for i in items})
+    if builds is None:
+        observations = load_observations() if years else None
+        builds = {fy: profiles_for_year(fy, as_of, observations) for fy in years}
+    staged = {"partition": partition, "item_revisions": {str(i.id): i.revision for i in items}, "verdicts": [],
+              "ineligible_by_item": {}, "totals": dict.fromkeys(VERDICT_TOTALS, 0)}
     enterprises: set[str] = set()
     unregistered: set[str] = set()
+    for fy in years:
+        build = builds[fy]
+        profiles = {code: p for code, p in build.profiles.items()
+                    if partition_of(p.get("region_code")) == partition}
+        enterprises.update(profiles)
+        if partition == NO_CITY:
+            unregistered.update(build.unregistered)
+        result = match_vectorised(profiles, [to_match_item(i) for i in items if i.fiscal_year == fy], as_of)
+        for key in VERDICT_TOTALS:
+            staged["totals"][key] += result.totals.get(key, 0)
+        for item_id, n in result.ineligible_counts.items():
+            staged["ineligible_by_item"][str(item_id)] = n
+        staged["verdicts"].extend(
+            [fy, v.credit_code, v.item_id, v.verdict, None if v.amount is None else str(v.amount),
+             list(v.missing_fields), v.explanation, v.inputs] for v in result.verdicts)
+    staged["enterprises"], staged["unregistered"] = len(enterprises), len(unregistered)
+    return staged
+
+
+def merge_partitions(run: MatchRun, as_of: date, staged: list[dict], *, actor_id: int | None = None) -> dict:
+    """Store the staged verdicts of every partition and sync the apply-free awards, as one full run.
+
+    Raises RuntimeError when the active items changed since the partitions were evaluated (run again).
+    Returns the counts of ``run_match``.
+    """
+    _serialise_runs()
+    items = active_items(as_of)
+    revisions = {str(i.id): i.revision for i in items}
+    for part in staged:
+        if part["item_revisions"] != revisions:
+            raise RuntimeError(f"match run {run.id}: items changed after partition {part['partition']} was "
+                               "evaluated; run the match again")
+    by_year: dict[int, list[Verdict]] = {}
+    for part in staged:
+        for fy, code, item_id, verdict, amount, missing, explanation, inputs in part["verdicts"]:
+            by_year.setdefault(fy, []).append(Verdict(code, item_id, verdict,
+                                                      None if amount is None else Decimal(amount),
+                                                      tuple(missing), explanation, inputs))
+    totals = dict.fromkeys(VERDICT_TOTALS, 0)
     ineligible_by_item: dict[str, int] = {}
+    for part in staged:
+        for key in VERDICT_TOTALS:
+            totals[key] += part["totals"][key]
+        for item_id, n in part["ineligible_by_item"].items():
+            ineligible_by_item[item_id] = ineligible_by_item.get(item_id, 0) + n
     created = withdrawn = flagged = 0
-    observations = load_observations()
     for fy in sorted({i.fiscal_year for i in items}):
         fy_items = [i for i in items if i.fiscal_year == fy]
-        build = profiles_for_year(fy, as_of, observations)
-        enterprises.update(build.profiles)
-        unregistered.update(build.unregistered)
-        result = match(build.profiles, [to_match_item(i) for i in fy_items], as_of)
-        for key in totals:
-            totals[key] += result.totals.get(key, 0)
-        for item_id, n in result.ineligible_counts.items():
-            ineligible_by_item[str(item_id)] = n
-        _store_verdicts(run, fy, fy_items, result.verdicts, as_of)
-        c, w, f = award_service.sync_apply_free_awards(fy, fy_items, result.verdicts, as_of, actor_id)
+        order = {i.id: n for n, i in enumerate(fy_items)}
+        verdicts = sorted(by_year.get(fy, []), key=lambda v: (v.credit_code, order[v.item_id]))
+        _store_verdicts(run, fy, fy_items, verdicts, as_of)
+        c, w, f = award_service.sync_apply_free_awards(fy, fy_items, verdicts, as_of, actor_id)
         created, withdrawn, flagged = created + c, withdrawn + w, flagged + f
     counts = {
         "as_of": as_of.isoformat(), "run_id": run.id, "items_evaluated": len(items),
-        "enterprises": len(enterprises), **totals, "awards_created": created, "awards_withdrawn": withdrawn,
-        "awards_flagged": flagged, "unregistered": len(unregistered),
+        "enterprises": sum(p["enterprises"] for p in staged), **totals, "awards_created": created,
+        "awards_withdrawn": withdrawn, "awards_flagged": flagged,
+        "unregistered": sum(p["unregistered"] for p in staged),
     }
+    _finish(run, counts, ineligible_by_item)
+    return counts
+
+
+def rematch_enterprise(credit_code: str, as_of: date, *, actor_id: int | None = None) -> dict:
+    """Re-evaluate one enterprise against every active item (after its profile changed) and upsert that slice.
+
+    Stores the same match_results rows and creates/withdraws/flags the same awards for this enterprise as a
+    full ``run_match`` would; other enterprises are untouched. An enterprise without registration data loses its
+    rows (and its apply-free awards are withdrawn), as in a full run. Idempotent.
+    Returns ``{as_of, run_id, scope, items_evaluated, enterprises, eligible, unknown, ineligible, superseded,
+    awards_created, awards_withdrawn, awards_flagged}``.
+    """
+    _serialise_runs()
+    run = start_run(as_of)
+    items = active_items(as_of)
+    observations = load_observations(credit_code)
+    slices = []
+    for fy in sorted({i.fiscal_year for i in items}):
+        build = profiles_for_year(fy, as_of, observations)
+        profile = build.profiles.get(credit_code)
+        slices.append((fy, [i for i in items if i.fiscal_year == fy], {credit_code: profile} if profile else {}))
+    return _store_slice(run, as_of, slices, f"enterprise:{credit_code}", actor_id, credit_code=credit_code)
+
+
+def rematch_item(item_id: int, as_of: date, *, actor_id: int | None = None) -> dict:
+    """Re-evaluate one item against every enterprise (after it was published or edited) and upsert that slice.
+
+    The items of its exclusive group (same group and fiscal year) are re-evaluated with it, since one member's
+    verdict decides which others are superseded. An item that is not active at ``as_of`` changes nothing, as in
+    a full run. Stores the same rows and awards for these items as a full ``run_match``; idempotent.
+    Returns the counts of ``rematch_enterprise`` (scope ``item:<id>``).
+    """
+    _serialise_runs()
+    run = start_run(as_of)
+    items = active_items(as_of)
+    item = next((i for i in items if i.id == item_id), None)
+    slices = []
+    if item is not None:
+        group = [i for i in items if i.fiscal_year == item.fiscal_year and (
+            i.id == item.id or (item.exclusive_group and i.exclusive_group == item.exclusive_group))]
+        slices.append((item.fiscal_year, group, profiles_for_year(item.fiscal_year, as_of).profiles))
+    return _store_slice(run, as_of, slices, f"item:{item_id}", actor_id)
+
+
+def _store_slice(run: MatchRun, as_of: date, slices: list, scope: str, actor_id: int | None, *,
+                 credit_code: str | None = None) -> dict:
+    """Match, store and sync awards for [(fiscal_year, items, profiles)]; the counts of a rematch."""
+    totals = dict.fromkeys(VERDICT_TOTALS, 0)
+    ineligible_by_item: dict[str, int] = {}
+    created = withdrawn = flagged = 0
+    enterprises: set[str] = set()
+    for fy, fy_items, profiles in slices:
+        enterprises.update(profiles)
+        result = match_vectorised(profiles, [to_match_item(i) for i in fy_items], as_of)
+        for key in VERDICT_TOTALS:
+            totals[key] += result.totals.get(key, 0)
+        ineligible_by_item.update({str(k): n for k, n in result.ineligible_counts.items()})
+        _store_verdicts(run, fy, fy_items, result.verdicts, as_of, credit_code=credit_code)
+        c, w, f = award_service.sync_apply_free_awards(fy, fy_items, result.verdicts, as_of, actor_id,
+                                                       credit_codes=None if credit_code is None else {credit_code})
+        created, withdrawn, flagged = created + c, withdrawn + w, flagged + f
+    counts = {
+        "as_of": as_of.isoformat(), "run_id": run.id, "scope": scope,
+        "items_evaluated": len({i.id for _, fy_items, _ in slices for i in fy_items}),
+        "enterprises": len(enterprises), **totals, "awards_created": created, "awards_withdrawn": withdrawn,
+        "awards_flagged": flagged,
+    }
+    _finish(run, counts, ineligible_by_item)
+    return counts
+
+
+def _finish(run: MatchRun, counts: dict, ineligible_by_item: dict[str, int]) -> None:
     run.counts, run.ineligible_by_item = counts, ineligible_by_item
     run.status, run.finished_at = "done", utcnow()
     db.session.flush()
-    logger.info("match run %s for %s: %s", run.id, as_of, counts)
-    return counts
+    logger.info("match run %s for %s: %s", run.id, counts["as_of"], counts)
 
 
 MATCH_LOCK_KEY = 7_242_001  # any constant shared by every match run
@@ -105,14 +268,17 @@ def _serialise_runs() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MATCH_LOCK_KEY})
 
 
-def _store_verdicts(run: MatchRun, fy: int, items: list[Item], verdicts, as_of: date) -> None:
-    """Upsert the current verdict per (item, enterprise, year); drop pairs that are now ineligible."""
+def _store_verdicts(run: MatchRun, fy: int, items: list[Item], verdicts, as_of: date, *,
+                    credit_code: str | None = None) -> None:
+    """Upsert the current verdict per (item, enterprise, year); drop pairs that are now ineligible.
+
+    With ``credit_code``, only that enterprise's stored rows are considered (a one-enterprise slice).
+    """
     revisions = {i.id: i.revision for i in items}
-    existing = {
-        (r.item_id, r.credit_code): r
-        for r in db.session.scalars(
-            select(MatchResult).where(MatchResult.item_id.in_(list(revisions)), MatchResult.fiscal_year == fy))
-    }
+    query = select(MatchResult).where(MatchResult.item_id.in_(list(revisions)), MatchResult.fiscal_year == fy)
+    if credit_code is not None:
+        query = query.where(MatchResult.credit_code == credit_code)
+    existing = {(r.item_id, r.credit_code): r for r in db.session.scalars(query)}
     seen = set()
     for v in verdicts:
         key = (v.item_id, v.credit_code)
