@@ -74,6 +74,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_AS_ASCII": False,
+        # Fault injection for the lost-worker test: a partition job dies after staging half its output.
+        "TEST_CRASH_PARTITION": _env("TEST_CRASH_PARTITION") if env == "test" else None,
     }
     config.update(overrides)
     return config

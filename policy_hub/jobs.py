@@ -28,7 +28,6 @@ from policy_hub.models.types import utcnow
 
 logger = logging.getLogger(__name__)
 QUEUE_NAME = "policy_hub"
-CRASH_ENV = "POLICY_HUB_TEST_CRASH_PARTITION"  # tests only: this partition's worker dies mid-way
 
 
 def _match(args: dict, job_id: str) -> dict:
@@ -53,7 +52,7 @@ def _match_partition(args: dict, job_id: str) -> dict:
     from policy_hub.services.matching import evaluate_partition
 
     staged = evaluate_partition(date.fromisoformat(args["as_of"]), args["partition"])
-    if os.environ.get(CRASH_ENV) == args["partition"]:  # simulate a worker lost after writing half its output
+    if current_app.config.get("TEST_CRASH_PARTITION") == args["partition"]:  # a worker lost mid-partition
         run = db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
         run.result = {**staged, "verdicts": staged["verdicts"][: len(staged["verdicts"]) // 2]}
         db.session.commit()

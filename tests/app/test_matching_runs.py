@@ -172,7 +172,7 @@ def test_a_partition_whose_worker_dies_is_retried_and_the_run_equals_an_inline_r
     redis.Redis.from_url(REDIS_URL).flushdb()
     app.config["REDIS_URL"] = REDIS_URL
     parent = jobs.submit("match", {"as_of": AS_OF.isoformat()}, wait=False)
-    first = _worker(db_url, **{jobs.CRASH_ENV: "140100"})
+    first = _worker(db_url, POLICY_HUB_TEST_CRASH_PARTITION="140100")
     assert first.returncode == 0, first.stderr[-2000:]
     fanned = _job(parent.job_id).result
     parts = {_job(j).args["partition"]: _job(j) for j in fanned["partition_jobs"]}
