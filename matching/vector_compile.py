@@ -30,6 +30,7 @@ from matching.vector_ops import (
     arith,
     combine,
     compare,
+    compare_literal,
     compare_values,
     constant,
     falses,
@@ -59,6 +60,28 @@ class Store:
         self.order = np.arange(len(frame)) if order is None else order
         self.as_of: datetime.date = frame.attrs["as_of"]
         self._cols: dict[str, tuple[Any, np.ndarray, int | None]] = {}
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """A whole-column result computed once per store (qualification membership, date lookups)."""
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
+
+    def factor(self, code: str) -> tuple[np.ndarray, np.ndarray]:
+        """A string column as (int64 codes in store order, -1 unknown; object array of the distinct values)."""
+        def run() -> tuple[np.ndarray, np.ndarray]:
+            val, known, _ = self.raw(code)
+            codes, uniques = pd.factorize(pd.Series(np.where(known, val, None), dtype=object))
+            return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+        return self.memo(("factor", code), run)
+
+    def holds(self, code: str, name: str) -> np.ndarray:
+        """Per store row: ``name`` is in the set column ``code``."""
+        def run() -> np.ndarray:
+            val, _, _ = self.raw(code)
+            return np.fromiter((s is not None and name in s for s in val), dtype=bool, count=len(val))
+        return self.memo(("holds", code, name), run)
 
     def raw(self, code: str) -> tuple[Any, np.ndarray, int | None]:
         """(values, known, fixed-point scale or None) of a column, in store order."""
@@ -115,8 +138,7 @@ class Rows:
 
     def holds(self, code: str, name: str) -> np.ndarray:
         """Per row: ``name`` is in the set column ``code`` (qualifications or closed_lists)."""
-        val, _, _ = self.raw(code)
-        return np.fromiter((s is not None and name in s for s in val), dtype=bool, count=self.n)
+        return self.store.holds(code, name)[self.sel]
 
 
 def key_of(node: Any) -> str:
@@ -163,7 +185,15 @@ def compile_vector(rule: rules.CompiledRule) -> VectorRule:
 
     Raises NotVectorisable for an AST node outside rules.SUPPORTED_NODES.
     """
-    return VectorRule(rule)
+    key = (rule.text, rule.kind)
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 20_000:
+            _COMPILED.clear()  # bounded: items are re-compiled after many distinct rules
+        _COMPILED[key] = VectorRule(rule)
+    return _COMPILED[key]
+
+
+_COMPILED: dict[tuple[str, str], VectorRule] = {}
 
 
 def _cache(node: Any, fn: Node) -> Node:
@@ -196,6 +226,11 @@ def _compile(node: Any) -> Node:  # noqa: C901 - one branch per node class, as r
         return _cache(node, (lambda rows: _not(inner(rows))) if node.type == "not" else (lambda rows: negate(inner(rows))))
     if isinstance(node, ast.ComparisonExpression):
         left, right, op = _compile(node.left), _compile(node.right), node.type
+        lit, swapped = _literal(node.right), False
+        if lit is None:
+            lit, swapped = _literal(node.left), True
+        if lit is not None:
+            return _cache(node, _compare_literal(op, right if swapped else left, lit, swapped))
         return _cache(node, lambda rows: compare(op, left(rows), right(rows)))
     if isinstance(node, ast.BinaryExpressionBase) and node.type in ("add", "sub", "mul", "tdiv", "fdiv", "mod", "pow"):
         left, right, op = _compile(node.left), _compile(node.right), node.type
@@ -211,6 +246,31 @@ def _compile(node: Any) -> Node:  # noqa: C901 - one branch per node class, as r
         cond, yes, no = _compile(node.condition), _compile(node.case_true), _compile(node.case_false)
         return lambda rows: _ternary(cond(rows), yes(rows), no(rows))
     raise NotVectorisable(type(node).__name__)
+
+
+def _literal(node: Any) -> tuple[str, Any] | None:
+    """(kind, value) of a number, string or date literal node, else None."""
+    if isinstance(node, ast.FloatExpression):
+        return "num", node.value
+    if isinstance(node, ast.StringExpression):
+        return "str", node.value
+    if isinstance(node, ast.DatetimeExpression):
+        return "date", node.value.date()
+    return None
+
+
+def _compare_literal(op: str, side: Node, lit: tuple[str, Any], swapped: bool) -> Node:
+    """A comparison of an expression with a literal, without broadcasting the literal to every row."""
+    kind, value = lit
+
+    def run(rows: Rows) -> Vec:
+        a = side(rows)
+        out = compare_literal(op, a, kind, value, swapped)
+        if out is not None:
+            return out
+        c = constant(kind, value, rows.n)
+        return compare(op, c, a) if swapped else compare(op, a, c)
+    return run
 
 
 def _array(members: list[Vec]) -> Vec:
@@ -234,7 +294,7 @@ def _logic(op: str, left: Node, right: Node) -> Node:
         want = op == "or"  # True decides 'or', False decides 'and'
         decided = (a.known & (a.val == want)) | (b.known & (b.val == want))
         known = decided | (a.known & b.known)
-        miss = np.where(a.known, U0, a.miss) | np.where(b.known, U0, b.miss)
+        miss = a.miss | b.miss  # a Vec's miss is 0 where it is known or absent (see make)
         return make("bool", decided if want else ~decided, known, miss)
     return run
 
@@ -251,8 +311,18 @@ def _contains(node: Any) -> Node:
     is_quals = isinstance(node.container, ast.SymbolExpression) and node.container.name == "qualifications"
     literal = node.member.value if isinstance(node.member, ast.StringExpression) else None
 
+    literals = _literal_array(node.container)
+    factor = node.member.name if isinstance(node.member, ast.SymbolExpression) and not node.member.scope \
+        and node.member.name in FIELDS and FIELDS[node.member.name].type == "string" else None
+
     def run(rows: Rows) -> Vec:
-        m, c = member_fn(rows), container_fn(rows)
+        m = member_fn(rows)
+        if literals is not None:  # a list of literals: known, never absent; no constant columns
+            hit = _in_literals(rows, m, factor, literals)
+            if hit is not None:
+                unknown = m.unknown
+                return make("bool", m.known & hit, ~unknown, np.where(unknown, m.miss, U0))
+        c = container_fn(rows)
         if (m.known & c.absent).any():
             raise TypeError("argument of type '_Absent' is not iterable")  # as the per-record engine
         if c.kind == "set" and literal is not None:
@@ -276,6 +346,29 @@ def _contains(node: Any) -> Node:
         miss = np.where(m.unknown, m.miss | np.where(c.unknown, c.miss, U0), np.where(unknown_c, miss_c, U0))
         return make("bool", found, ~unknown, miss)
     return run
+
+
+def _literal_array(node: Any) -> list[tuple[str, Any]] | None:
+    if not isinstance(node, ast.ArrayExpression | ast.SetExpression) or not node.value:
+        return None
+    out = [_literal(m) for m in node.value]
+    return None if any(x is None for x in out) else out  # type: ignore[return-value]
+
+
+def _in_literals(rows: Rows, m: Vec, factor: str | None, literals: list[tuple[str, Any]]) -> np.ndarray | None:
+    """Per row: the member equals one of the literals (raw values; the caller masks by known), or None when a
+    literal's kind does not fit the fast paths."""
+    if factor is not None and all(kind == "str" for kind, _ in literals):
+        codes, uniques = rows.store.factor(factor)
+        wanted = np.append(np.isin(uniques, [v for _, v in literals]), False)  # code -1 (unknown) -> False
+        return wanted[codes[rows.sel]]
+    hit = falses(rows.n)
+    for kind, value in literals:
+        eq = compare_literal("eq", m, kind, value)
+        if eq is None:
+            return None
+        hit |= eq.val
+    return hit
 
 
 def _closed_has(rows: Rows, key: Vec, literal: str | None) -> np.ndarray:
@@ -303,14 +396,32 @@ def _get_item(node: Any) -> Node:
             days[i], found[i] = (value - EPOCH).days, True
         return days, found
 
+    def whole(store: Store) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(days, found, present) of the literal key over every store row, computed once per store."""
+        maps = store.raw(code)[0]
+        n = len(maps)
+        days, found, present = np.zeros(n, dtype=np.int64), falses(n), falses(n)
+        for i, m in enumerate(maps.tolist()):
+            if m is None or literal not in m:
+                continue
+            present[i] = True
+            value = m[literal]
+            if _is_na(value):
+                continue  # present but unknown, as in lookup
+            value = value.date() if isinstance(value, datetime.datetime) else value
+            days[i], found[i] = (value - EPOCH).days, True
+        return days, found, present
+
     def run(rows: Rows) -> Vec:
         key = item_fn(rows)
         if literal is not None:
-            days, found = rows.cached(("lookup", code, literal), lambda: lookup(rows, key))
+            days, found, present = (x[rows.sel] for x in rows.store.memo(("lookup", code, literal),
+                                                                         lambda: whole(rows.store)))
         else:
             days, found = lookup(rows, key)
-        present = key.known & np.fromiter((maps is not None and k in maps for maps, k in
-                                           zip(rows.raw(code)[0], key.val, strict=True)), dtype=bool, count=rows.n)
+            present = key.known & np.fromiter((maps is not None and k in maps for maps, k in
+                                               zip(rows.raw(code)[0], key.val, strict=True)), dtype=bool,
+                                              count=rows.n)
         absent = key.known & ~present & _closed_has(rows, key, literal)
         miss = np.where(key.known, np.uint64(BITS[code]), key.miss)
         return make("date", days, found, miss, absent)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -60,6 +61,7 @@ class Vec:
         return ~self.known & ~self.absent
 
 
+@functools.lru_cache(maxsize=4096)
 def codes_of(bits: int) -> tuple[str, ...]:
     """The sorted vocabulary codes of a missing-field bitmask."""
     return tuple(c for c in CODES if bits & BITS[c])
@@ -73,9 +75,15 @@ def make(kind: str, val: Any, known: np.ndarray, miss: np.ndarray | None = None,
          scale: int | None = None) -> Vec:
     """A Vec with placeholders at rows that are not known (so overflow bounds only see real values)."""
     n = len(known)
-    absent = falses(n) if absent is None else absent & ~known
-    miss = np.zeros(n, np.uint64) if miss is None else np.where(known | absent, U0, miss).astype(np.uint64)
-    if kind in ("num", "date", "td", "bool", "str") and not isinstance(val, list):
+    if absent is None:
+        absent, settled = falses(n), known
+    else:
+        absent = absent & ~known
+        settled = known | absent
+    miss = np.zeros(n, np.uint64) if miss is None else np.where(settled, U0, miss).astype(np.uint64, copy=False)
+    if kind == "bool" and isinstance(val, np.ndarray) and val.dtype == bool:
+        val = val & known  # the placeholder False, without np.where
+    elif kind in ("num", "date", "td", "bool", "str") and not isinstance(val, list):
         val = np.where(known, val, _placeholder(kind, scale, val))
     return Vec(kind, val, known, miss, absent, scale)
 
@@ -223,6 +231,38 @@ def compare(op: str, a: Vec, b: Vec) -> Vec:
     miss = np.where(a.unknown, a.miss, U0) | np.where(b.unknown, b.miss, U0)
     value = compare_values(op, a, b) & ~anyabs & ~unknown
     return make("bool", value, ~unknown, miss)
+
+
+_SWAPPED = {"eq": "eq", "ne": "ne", "ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+
+
+def compare_literal(op: str, a: Vec, kind: str, value: Any, swapped: bool = False) -> Vec | None:
+    """``compare(op, a, constant(kind, value, n))`` (or with the constant on the left when ``swapped``) without
+    broadcasting the literal; None when this fast path does not apply (the caller uses ``compare``)."""
+    if a.kind != kind or op not in _CMP:
+        return None
+    fn = _CMP[_SWAPPED[op] if swapped else op]
+    if kind == "num":
+        if a.scale is None:
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                raw = np.asarray(fn(a.val, Decimal(value)), dtype=bool) if a.n else falses(0)
+        else:
+            fixed = to_fixed(Decimal(value))
+            if fixed is None:
+                return None
+            s = max(a.scale, fixed[1])
+            ka, kb = 10 ** (s - a.scale), 10 ** (s - fixed[1])
+            if _bound(a) * ka + abs(fixed[0]) * kb >= LIMIT:
+                return None
+            raw = fn(a.val * ka if ka != 1 else a.val, fixed[0] * kb)
+    elif kind == "date":
+        raw = fn(a.val, (value - EPOCH).days)
+    elif kind == "str":
+        raw = np.asarray(fn(a.val, value), dtype=bool)
+    else:
+        return None
+    unknown = a.unknown  # a literal is never absent nor unknown
+    return make("bool", raw & ~a.absent & ~unknown, ~unknown, a.miss)  # a.miss is 0 outside unknown rows
 
 
 def reduce_numbers(fn: str, members: list[Vec], known: np.ndarray, absent: np.ndarray, miss: np.ndarray) -> Vec:

@@ -2,23 +2,26 @@
 
 How a run goes:
 
-1. ``profile_frame`` turns the profiles into columns (derived fields by column, money exact).
-2. Enterprises are sorted by (city, county), so every jurisdiction is a contiguous span of rows; an item is
+1. ``build_frame`` turns the profiles into columns (derived fields by column, money exact) and sorts the
+   enterprises by (city, county), so every jurisdiction is a contiguous span of rows; an item is
    evaluated only over its span (a county item over its county, a city item over the city, a provincial item
-   over all). Spans are cut into chunks of ``chunk_size`` rows, so intermediate columns stay bounded.
-3. Per (chunk, jurisdiction) the baseline is computed once, and every item's rule is evaluated by
+   over all). The frame is built once and reused (``match_frame``, ``match_item``). Spans are cut into
+   chunks of ``chunk_size`` rows, so intermediate columns stay bounded.
+2. Per (chunk, jurisdiction) the baseline is computed once, and every item's rule is evaluated by
    ``compile_vector``; identical clauses are evaluated once per (chunk, jurisdiction) through a bounded cache.
-4. Only rows not already ineligible (few) get an amount: the formula is evaluated over those rows, each
+3. Only rows not already ineligible (few) get an amount: the formula is evaluated over those rows, each
    converted to an exact Decimal, capped, and rounded once half-up to 分 exactly as ``matching.engine``.
-5. Exclusive groups reuse the per-record engine's rule. Explanations, when asked for, come from the
+4. Exclusive groups reuse the per-record engine's rule. Explanations, when asked for, come from the
    per-record engine for the returned (eligible, unknown, superseded) pairs only.
 
 Items whose rule or formula holds a node ``compile_vector`` refuses are evaluated per record over their span;
-their texts are added to :data:`FALLBACKS`.
+their texts are added to :data:`FALLBACKS`. One enterprise (``match_enterprise``) runs per record: it needs no
+frame, and the property test proves both engines identical.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -31,11 +34,11 @@ import numpy as np
 import rules
 from matching import engine
 from matching.explain import ACTIVE_STATUSES, BASELINE_FIELDS, baseline_clauses
-from matching.vector_compile import NotVectorisable, Rows, Store, VectorRule, compile_vector
-from matching.vector_frame import profile_frame
-from matching.vector_ops import BITS, U0, codes_of, decimal_at
+from matching.vector_compile import NotVectorisable, Rows, VectorRule, compile_vector
+from matching.vector_ops import BITS, LIMIT, U0, codes_of, decimal_at, to_fixed
+from matching.vector_prepared import ProfileFrame, build_frame
 from rules.money import MAX_AMOUNT_YUAN, round_yuan
-from rules.regions import PROVINCE_CODE, regions
+from rules.regions import PROVINCE_CODE
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,9 @@ def match_vectorised(
 ) -> engine.MatchResult:
     """The same result as ``matching.engine.match(profiles, items, as_of)``, computed column-wise.
 
+    Builds the frame (``build_frame``) for the items' fields, then runs :func:`match_frame`; callers that run
+    more than once over the same profiles should build the frame once and call ``match_frame`` themselves.
+
     Args:
         profiles: credit_code -> profile (typed values; see ``matching.profiles``), for the items' fiscal year.
         items: the items to evaluate.
@@ -69,14 +75,78 @@ def match_vectorised(
         rules.RuleError: an item's rule or formula does not compile (the message names the item).
     """
     compiled = engine.compile_items(items)
-    plans = [_plan(c) for c in compiled]
+    frame = build_frame(profiles, as_of, _fields_of(compiled))
+    return _run(frame, compiled, chunk_size, explain)
+
+
+def match_frame(
+    frame: ProfileFrame,
+    items: Sequence[engine.MatchItem],
+    as_of: date,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    explain: bool = True,
+) -> engine.MatchResult:
+    """:func:`match_vectorised` over a prebuilt frame (``build_frame(profiles, as_of, fields)``).
+
+    Returns:
+        The same MatchResult as ``engine.match(frame.profiles, items, as_of)``.
+
+    Raises:
+        ValueError: ``as_of`` differs from the frame's, or the frame lacks a field an item uses.
+        rules.RuleError: an item's rule or formula does not compile (the message names the item).
+    """
+    if as_of != frame.as_of:
+        raise ValueError(f"the frame was built for as_of {frame.as_of}, not {as_of}")
+    compiled = engine.compile_items(items)
+    lacking = _fields_of(compiled) - frame.fields
+    if lacking:
+        raise ValueError(f"the frame lacks the fields {sorted(lacking)}; build it with them")
+    return _run(frame, compiled, chunk_size, explain)
+
+
+def _run(frame: ProfileFrame, compiled: list[Any], chunk_size: int, explain: bool) -> engine.MatchResult:
+    # Collection passes triggered by the many Verdicts would rescan every live profile dict (the profiles are
+    # most of the heap): pause the cyclic GC for the run. Verdicts form no cycles, so nothing leaks.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_columns(frame, compiled, chunk_size, explain)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def match_item(frame: ProfileFrame, item: engine.MatchItem, as_of: date, *, explain: bool = True
+               ) -> engine.MatchResult:
+    """One item (just published or edited) against every enterprise of its jurisdiction span in a prebuilt
+    frame. Same result as ``engine.match(frame.profiles, [item], as_of)``; raises as :func:`match_frame`."""
+    return match_frame(frame, [item], as_of, explain=explain)
+
+
+def match_enterprise(profile: Mapping[str, Any], items: Sequence[engine.MatchItem], as_of: date
+                     ) -> engine.MatchResult:
+    """One enterprise (whose profile just changed) against all items: the per-record engine, which the
+    differential property test proves identical to the vectorised one, and which needs no frame.
+
+    Returns:
+        ``engine.match({profile["credit_code"]: profile}, items, as_of)``: eligible, unknown and superseded
+        verdicts with explanations, ineligible counts and totals.
+    """
+    return engine.match({str(profile["credit_code"]): profile}, items, as_of)
+
+
+def _fields_of(compiled: Sequence[Any]) -> set[str]:
     fields = set(BASELINE_FIELDS)
     for c in compiled:
         fields |= set(c.rule.fields) | (set(c.formula.fields) if c.formula else set())
-    frame = profile_frame(profiles, as_of, fields)
-    order, n_province, spans = _jurisdiction_order(frame)
-    store = Store(frame, order)
-    codes = frame.index.to_numpy()[order]
+    return fields
+
+
+def _run_columns(frame: ProfileFrame, compiled: list[Any], chunk_size: int, explain: bool) -> engine.MatchResult:
+    profiles, as_of = frame.profiles, frame.as_of
+    plans = [_plan(c) for c in compiled]
+    order, n_province, spans, store, codes = frame.order, frame.n_province, frame.spans, frame.store, frame.codes
     by_scope: dict[str, list[int]] = defaultdict(list)
     for pos, c in enumerate(compiled):
         by_scope[c.item.region_code].append(pos)
@@ -99,10 +169,14 @@ def match_vectorised(
                     _evaluate(rows, a, codes, base, compiled[pos], plans[pos], pos, result, found)
 
     by_id = {c.item.item_id: c.item for c in compiled}
+    grouped = {pos for pos, c in enumerate(compiled) if c.item.exclusive_group}
     for code in sorted(found):
-        pairs = sorted(found[code], key=lambda p: p[0])
+        pairs = found[code]
+        if len(pairs) > 1:
+            pairs.sort(key=lambda p: p[0])
         verdicts = [v for _, v in pairs]
-        engine._apply_exclusive_groups(verdicts, by_id)
+        if sum(p in grouped for p, _ in pairs) > 1:  # a group needs two members to supersede one
+            engine._apply_exclusive_groups(verdicts, by_id)
         if explain:
             _explain(code, profiles[code], [compiled[p] for p, _ in pairs], verdicts, as_of)
         for v in verdicts:
@@ -119,29 +193,6 @@ def _plan(c: Any) -> tuple[VectorRule, VectorRule | None] | None:
         logger.warning("item %s: node %s not vectorised, evaluated per record", c.item.code, exc)
         FALLBACKS.add(c.rule.text if c.formula is None else f"{c.rule.text} | {c.formula.text}")
         return None
-
-
-def _jurisdiction_order(frame: Any) -> tuple[np.ndarray, int, dict[str, tuple[int, int]]]:
-    """Row order (Shanxi rows by (city, region) first, then other known regions), the count of Shanxi rows,
-    and the [start, stop) span of every city and region code in that order."""
-    table = regions()
-    col = frame["region_code"]
-    region = np.where(col.notna().to_numpy(), col.to_numpy(dtype=object), None)
-    keys = []
-    for i, r in enumerate(region):
-        if not r:
-            continue  # no region: in no jurisdiction
-        city = rules.regions.city_of(r) or ""
-        keys.append((0 if r in table else 1, city if r in table else "", r, i))
-    keys.sort()
-    order = np.array([k[3] for k in keys], dtype=np.int64)
-    n_province = sum(1 for k in keys if k[0] == 0)
-    spans: dict[str, tuple[int, int]] = {}
-    for pos, (_, city, r, _) in enumerate(keys):
-        for code in {city, r} - {""}:
-            start, _ = spans.get(code, (pos, pos))
-            spans[code] = (start, pos + 1)
-    return order, n_province, spans
 
 
 def _baseline(rows: Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -165,23 +216,84 @@ def _evaluate(rows: Rows, start: int, codes: np.ndarray, base: tuple[np.ndarray,
     candidates = np.flatnonzero(~base_false & ~(rule.known & ~rule.val))
     result.totals["pairs"] += rows.n
     ineligible = rows.n - len(candidates)
-    unknown = base_unknown | ~rule.known
-    miss = base_miss | np.where(rule.known, U0, rule.miss)
+    known = rule.known[candidates]
+    unknown = base_unknown[candidates] | ~known  # only the (few) candidate rows
+    miss = base_miss[candidates] | np.where(known, U0, rule.miss[candidates])
     amounts = plan[1].evaluate(Rows(rows.store, candidates + start)) if plan[1] is not None and len(candidates) else None
-    for j, i in enumerate(candidates.tolist()):
-        bits = int(miss[i])
-        amount = None
+    fen = _fen(c.item, amounts) if amounts is not None else None
+    cand_codes = codes[candidates + start]
+    if amounts is None or fen is None:
+        _verdicts(cand_codes.tolist(), unknown.tolist(), miss.tolist(), amounts, c, pos, found, ineligible, result)
+        return
+    # Fixed-point amounts: the same decisions as _verdicts, by column.
+    none = ~amounts.known | fen[1]  # unknown or out of range
+    drop = ~none & (fen[0] <= 0)
+    keep = ~drop
+    unknown = (unknown | none)[keep]
+    bits = np.where(unknown, miss[keep] | np.where(amounts.known[keep], U0, amounts.miss[keep]), U0)
+    item_id, verdict = c.item.item_id, engine.Verdict
+    for code, unk, b, f, no_amount in zip(cand_codes[keep].tolist(), unknown.tolist(), bits.tolist(),
+                                          fen[0][keep].tolist(), none[keep].tolist(), strict=True):
+        code = str(code)
+        found[code].append((pos, verdict(code, item_id, "unknown" if unk else "eligible",
+                                         None if no_amount else _yuan(f), codes_of(b) if unk else (), [], {})))
+    _count_ineligible(result, item_id, ineligible + int(drop.sum()))
+
+
+def _verdicts(codes: list, unknown: list, miss: list, amounts: Any, c: Any, pos: int,
+              found: dict[str, list[tuple[int, engine.Verdict]]], ineligible: int, result: engine.MatchResult
+              ) -> None:
+    """Candidate rows' verdicts one by one (no formula, or amounts held as Decimal objects)."""
+    item_id, has_formula = c.item.item_id, c.formula is not None
+    for j, code in enumerate(codes):
+        bits, amount = miss[j], None
         if amounts is not None:
             amount, amount_bits = _amount(c.item, amounts, j)
             if amount is not None and amount <= 0:
                 ineligible += 1
                 continue
             bits |= amount_bits if amount is None else 0
-        kind = "unknown" if unknown[i] or (c.formula is not None and amount is None) else "eligible"
+        kind = "unknown" if unknown[j] or (has_formula and amount is None) else "eligible"
         missing = codes_of(bits) if kind == "unknown" else ()
-        code = str(codes[start + i])
-        found[code].append((pos, engine.Verdict(code, c.item.item_id, kind, amount, missing, [], {})))
-    _count_ineligible(result, c.item.item_id, ineligible)
+        code = str(code)
+        found[code].append((pos, engine.Verdict(code, item_id, kind, amount, missing, [], {})))
+    _count_ineligible(result, item_id, ineligible)
+
+
+_YUAN: dict[int, Decimal] = {}
+
+
+def _fen(item: engine.MatchItem, amounts: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fixed-point amounts capped and rounded half-up to 分 in int64, with an out-of-range mask; None when the
+    amounts are Decimal objects or the cap or the rounding does not fit (then ``_amount`` row by row)."""
+    s = amounts.scale
+    if s is None:
+        return None
+    val = amounts.val
+    bound = int(np.abs(val).max()) if len(val) else 0
+    big = np.abs(val) > int(MAX_AMOUNT_YUAN) * 10**s if bound > int(MAX_AMOUNT_YUAN) * 10**s else \
+        np.zeros(len(val), dtype=bool)
+    if item.cap is not None:
+        fixed = to_fixed(Decimal(item.cap))
+        if fixed is None or fixed[1] > s or abs(fixed[0]) * 10 ** (s - fixed[1]) >= LIMIT:
+            return None
+        val = np.minimum(val, fixed[0] * 10 ** (s - fixed[1]))
+    if s <= 2:
+        if bound * 10 ** (2 - s) >= LIMIT:
+            return None
+        return val * 10 ** (2 - s), big
+    d = 10 ** (s - 2)
+    return np.sign(val) * ((np.abs(val) + d // 2) // d), big  # half-up: halves away from zero
+
+
+def _yuan(fen: int) -> Decimal:
+    """分 -> Decimal 元 with exponent -2, as round_yuan returns it (cached: amounts repeat)."""
+    out = _YUAN.get(fen)
+    if out is None:
+        if len(_YUAN) > 100_000:
+            _YUAN.clear()
+        out = _YUAN[fen] = Decimal(fen).scaleb(-2)
+    return out
 
 
 def _amount(item: engine.MatchItem, amounts: Any, j: int) -> tuple[Decimal | None, int]:
