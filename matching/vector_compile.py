@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import decimal
-import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -39,7 +38,7 @@ from matching.vector_ops import (
     reduce_numbers,
     where,
 )
-from rules.evaluator import DECIMAL_CONTEXT
+from rules.evaluator import DECIMAL_CONTEXT, is_na
 from rules.vocabulary import AS_OF, CLOSED_LISTS, FIELDS
 
 Node = Callable[["Rows"], Vec]
@@ -390,7 +389,7 @@ def _get_item(node: Any) -> Node:
             if not key.known[i] or maps[i] is None or key.val[i] not in maps[i]:
                 continue
             value = maps[i][key.val[i]]
-            if _is_na(value):
+            if is_na(value):
                 continue  # present but unknown: a missing field, like an absent key outside a closed list
             value = value.date() if isinstance(value, datetime.datetime) else value
             days[i], found[i] = (value - EPOCH).days, True
@@ -406,7 +405,7 @@ def _get_item(node: Any) -> Node:
                 continue
             present[i] = True
             value = m[literal]
-            if _is_na(value):
+            if is_na(value):
                 continue  # present but unknown, as in lookup
             value = value.date() if isinstance(value, datetime.datetime) else value
             days[i], found[i] = (value - EPOCH).days, True
@@ -426,11 +425,3 @@ def _get_item(node: Any) -> Node:
         miss = np.where(key.known, np.uint64(BITS[code]), key.miss)
         return make("date", days, found, miss, absent)
     return run
-
-
-def _is_na(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return type(value).__name__ in ("NAType", "NaTType")

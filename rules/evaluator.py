@@ -67,7 +67,8 @@ class Outcome:
         return {"value": value, "missing": list(self.missing), "clauses": [c.to_dict() for c in self.clauses]}
 
 
-def _is_na(value: Any) -> bool:
+def is_na(value: Any) -> bool:
+    """True for every spelling of an unknown profile value: None, NaN, pandas NA and NaT."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
@@ -78,7 +79,7 @@ def _is_na(value: Any) -> bool:
 def typed_value(code: str, value: Any) -> Any:
     """A profile value normalised for evaluation (None for unknown). Raises TypeError on a wrong type
     (e.g. a float for money: money is never float)."""
-    if _is_na(value):
+    if is_na(value):
         return None
     ty = FIELDS[code].type
     if ty in ("money", "integer", "fraction", "decimal"):
@@ -229,7 +230,7 @@ class Evaluator:
             return None, key_missing
         if mapping is not None and key in mapping:
             found = mapping[key]
-            if _is_na(found):
+            if is_na(found):
                 return None, frozenset({code})
             return (found.date() if isinstance(found, datetime.datetime) else found), NONE
         if key in self.closed:
