@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import secrets
@@ -10,14 +11,16 @@ from functools import wraps
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request, send_file, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from disbursement.errors import DisbursementError
 from disbursement.states import STATE_LABELS
-from importers.errors import ImportFileError
+from importers.errors import ImportFileError, Issue
+from importers.report import write_error_report
+from importers.source import load_sheets
 from policy_hub.extensions import db
 from policy_hub.services import Forbidden, InputRejected, NotFound, ServiceError
 from rules.money import format_yuan
@@ -184,6 +187,34 @@ def stored_upload(token: str, kind: str) -> tuple[Path, dict]:
     if not path.is_file():
         raise NotFound("上传的文件已失效，请重新上传")
     return path, meta
+
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_ALL_ROWS_UP_TO = 50_000  # larger files get only the header and the rows with errors
+
+
+def send_xlsx(write, download_name: str):
+    """Send an xlsx built by ``write(stream)`` as a download."""
+    buf = io.BytesIO()
+    write(buf)
+    buf.seek(0)
+    return send_file(buf, mimetype=XLSX_MIME, as_attachment=True, download_name=download_name)
+
+
+def send_error_report(path: Path, issues: list[dict], filename: str, header_rows: dict[str, int] | None = None):
+    """Download of a preview's error report: the uploaded file's rows plus a 错误原因 column (xlsx).
+
+    ``issues`` are the preview's ``{sheet,row,column,value,message}`` dicts; ``header_rows`` (sheet -> row)
+    puts the column title on the header row. Shared by the item and feed previews.
+    """
+    sheets = [(s.name, s.rows) for s in load_sheets(path)]
+    found = [Issue(str(e.get("sheet") or ""), int(e.get("row") or 0), str(e.get("column") or ""),
+                   str(e.get("value") if e.get("value") is not None else ""), str(e.get("message") or ""))
+             for e in issues]
+    large = sum(len(rows) for _, rows in sheets) > REPORT_ALL_ROWS_UP_TO
+    name = PurePosixPath(filename).stem + "_错误报告.xlsx"
+    return send_xlsx(lambda out: write_error_report(sheets, found, out, header_rows=header_rows,
+                                                    only_error_rows=large), name)
 
 
 # -- display ---------------------------------------------------------------------------------------------

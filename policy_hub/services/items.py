@@ -10,14 +10,19 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from importers import read_items
+from importers import ImportFileError, cells, read_items
+from importers.allocations import ALLOCATION_COLUMNS
+from importers.export import ExportError, write_items
+from importers.header import cell, data_rows, find_header
+from importers.items import ITEM_COLUMNS
+from importers.source import load_sheets
 from policy_hub.extensions import db
 from policy_hub.models import ImportBatch, Item, ItemAllocation, ItemRevision, User
 from policy_hub.services import InputRejected, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services.users import can_see_region, require_region, require_role
 from rules import regions
-from rules.money import yuan_to_fen
+from rules.money import fen_to_yuan, format_yuan, yuan_to_fen
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +34,9 @@ ITEM_FIELDS = (
     "commitment_allowed", "notice_days", "status",
 )
 MONEY_FIELDS = {"cap": "cap_fen", "budget": "budget_fen"}
+# Chinese labels of the compared keys (the import column names), for "what changed" in previews.
+FIELD_LABELS = {**{c.field: c.names[0] for c in ITEM_COLUMNS}, "cap_fen": "单户上限", "budget_fen": "资金规模",
+                "paying_agency": "兑付主体", "allocations": "分市额度"}
 
 
 def _stored(values: dict) -> dict:
@@ -70,8 +78,12 @@ def import_items(path: str | Path, user: User, *, commit: bool = False, skip_inv
                  filename: str | None = None) -> dict:
     """Preview (default) or commit an item list file.
 
-    Returns ``{created, updated, unchanged, errors, warnings, changes, sheet, committed}``: counts are ints,
-    errors/warnings are ``{sheet,row,column,value,message}`` dicts, changes lists per item what would change.
+    Returns ``{created, updated, unchanged, errors, warnings, changes, missing, sheet, header_rows, committed}``:
+    counts are ints; errors/warnings are ``{sheet,row,column,value,message}`` dicts; ``changes`` lists per item
+    ``{region_code, code, row, action: create|update|unchanged, fields: [stored keys], labels: [Chinese]}``;
+    ``missing`` lists stored items (not delisted) of the regions in the file that the file no longer contains,
+    ``{id, region_code, code, name, status}``: they are kept, and can be delisted with ``delist_items``;
+    ``header_rows`` maps sheet name -> header row (for the error report).
     Raises InputRejected on commit when the file has errors and ``skip_invalid`` is false (nothing is written),
     importers.ImportFileError when the file cannot be read at all.
     """
@@ -107,10 +119,15 @@ def import_items(path: str | Path, user: User, *, commit: bool = False, skip_inv
         "warnings": warnings,
         "changes": [{"region_code": n["region_code"], "code": n["code"], "row": r.row,
                      "action": "create" if i is None else ("update" if ch else "unchanged"),
-                     "fields": [] if i is None else ch} for r, i, n, ch in plans],
+                     "fields": [] if i is None else ch,
+                     "labels": [] if i is None else [FIELD_LABELS.get(k, k) for k in ch]} for r, i, n, ch in plans],
         "sheet": result.sheet_used,
         "committed": False,
     }
+    header_rows, bad_codes = _layout(path, result.sheet_used,
+                                     {e["row"] for e in errors if e["sheet"] == result.sheet_used})
+    summary["header_rows"] = header_rows
+    summary["missing"] = _missing({(n["region_code"], n["code"]) for _, _, n, _ in plans}, bad_codes)
     if not commit:
         return summary
     if errors and not skip_invalid:
@@ -132,6 +149,36 @@ def import_items(path: str | Path, user: User, *, commit: bool = False, skip_inv
                          {k: summary[k] for k in ("created", "updated", "unchanged")})
     summary["committed"] = True
     return summary
+
+
+def _layout(path: Path, sheet_name: str, error_rows: set[int]) -> tuple[dict[str, int], set[str]]:
+    """Header row per sheet, and the item codes written on rows with errors (invalid, not "missing")."""
+    header_rows: dict[str, int] = {}
+    bad_codes: set[str] = set()
+    for sheet in load_sheets(path):
+        columns = ITEM_COLUMNS if sheet.name == sheet_name else ALLOCATION_COLUMNS
+        try:
+            header = find_header(sheet, columns)
+        except ImportFileError:  # the reader already reported this sheet
+            continue
+        header_rows[sheet.name] = header.row
+        if sheet.name != sheet_name:
+            continue
+        for row_no, values in data_rows(sheet, header):
+            raw = cell(values, header, "code")
+            if row_no in error_rows and raw is not None:
+                bad_codes.add(cells.compact(raw).upper())
+    return header_rows, bad_codes
+
+
+def _missing(seen: set[tuple[str, str]], bad_codes: set[str]) -> list[dict]:
+    file_regions = {region for region, _ in seen}
+    if not file_regions:
+        return []
+    stored = db.session.scalars(select(Item).where(Item.region_code.in_(file_regions), Item.status != "delisted")
+                                .order_by(Item.region_code, Item.code)).all()
+    return [{"id": i.id, "region_code": i.region_code, "code": i.code, "name": i.name, "status": i.status}
+            for i in stored if (i.region_code, i.code) not in seen and i.code not in bad_codes]
 
 
 def _write_item(item: Item | None, new: dict, batch: ImportBatch, user: User) -> Item:
@@ -204,3 +251,72 @@ def status_counts(user: User, on: dt.date) -> dict[str, dict[str, int]]:
         by_status[status] = by_status.get(status, 0) + 1
         by_mode[item.mode] = by_mode.get(item.mode, 0) + 1
     return {"status": by_status, "mode": by_mode}
+
+
+def delist_items(user: User, item_ids) -> list[Item]:
+    """Delist (下架) these items of the user's region: status ``delisted``, a new revision, one audit row each.
+
+    Items already delisted are left as they are (and not returned). Raises NotFound for an unknown id, Forbidden
+    outside the user's region or role. Flushes, never commits.
+    """
+    require_role(user, "city_admin")
+    ids: set[int] = set()
+    for raw in item_ids:
+        try:
+            ids.add(int(raw))
+        except (TypeError, ValueError):
+            raise InputRejected(f"事项编号“{raw}”无效") from None
+    if not ids:
+        raise InputRejected("请选择要下架的事项")
+    done = []
+    for item_id in sorted(ids):
+        item = get_item(user, item_id)
+        if item.status == "delisted":
+            continue
+        before = {"revision": item.revision, "status": item.status}
+        item.status = "delisted"
+        item.revision += 1
+        db.session.add(ItemRevision(item_id=item.id, revision=item.revision, values=item_snapshot(item)))
+        db.session.flush()
+        audit_service.record(user.id, "item.delist", "item", item.id, before,
+                             {"revision": item.revision, "status": item.status})
+        done.append(item)
+    return done
+
+
+def item_values(item: Item) -> dict:
+    """The stored item by DESIGN.md field names: cap/budget as Decimal 元, dates as dates (import/export form)."""
+    out = {name: getattr(item, MONEY_FIELDS.get(name, name)) for name in ITEM_FIELDS}
+    for name, col in MONEY_FIELDS.items():
+        fen = getattr(item, col)
+        out[name] = None if fen is None else fen_to_yuan(fen)
+    return out
+
+
+def item_json(item: Item) -> dict:
+    """The stored item as JSON: DESIGN.md field names, amounts as 元 strings with two decimals (null when
+    empty), dates ISO; plus revision, reserved, paid and allocations ``{city_code, slots, amount, used_slots,
+    reserved, paid}``."""
+    out = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in item_values(item).items()}
+    for name, col in MONEY_FIELDS.items():
+        out[name] = format_yuan(getattr(item, col)) or None
+    out.update(revision=item.revision, reserved=format_yuan(item.reserved_fen), paid=format_yuan(item.paid_fen),
+               allocations=[{"city_code": a.city_code, "slots": a.slots, "amount": format_yuan(a.amount_fen) or None,
+                             "used_slots": a.used_slots, "reserved": format_yuan(a.reserved_fen),
+                             "paid": format_yuan(a.paid_fen)} for a in item.allocations])
+    return out
+
+
+def export_items(path: str | Path, user: User, *, region_code: str | None = None) -> int:
+    """Write the items the user sees (within ``region_code`` if given) to ``path`` in the import format (xlsx or
+    csv by suffix, see importers.export). Importing that file changes nothing. Returns the number of items.
+    Raises InputRejected for an unsupported suffix, or CSV with 分市额度."""
+    items = visible_items(user, region_code=region_code)
+    allocations = [{"item_code": i.code, "city_code": a.city_code, "slots": a.slots,
+                    "amount": None if a.amount_fen is None else fen_to_yuan(a.amount_fen)}
+                   for i in items for a in i.allocations]
+    try:
+        write_items(path, [item_values(i) for i in items], allocations)
+    except ExportError as exc:
+        raise InputRejected(exc.message) from None
+    return len(items)
