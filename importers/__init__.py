@@ -5,6 +5,7 @@ They return typed records plus row-level errors and warnings (a preview); nothin
 
 from importers.allocations import Allocation
 from importers.errors import (
+    EmptyFileError,
     FileTooLargeError,
     ImportFileError,
     Issue,
@@ -19,6 +20,7 @@ from importers.items import ItemImport, ItemRecord, read_items
 from importers.source import Limits
 
 __all__ = [
+    "EmptyFileError",
     "Allocation",
     "FeedImport",
     "FileTooLargeError",

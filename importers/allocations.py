@@ -71,8 +71,12 @@ def read_allocations(sheet: Sheet, items: list[ItemRecord], all_codes: set[str])
             problems.append(Issue(sheet.name, row_no, label(header, _BY_FIELD[fld]), cells.show(raw), message))
 
         raw_code = cell(values, header, "item_code")
-        code = cells.compact(raw_code) or None
-        if code is None:
+        try:
+            code = cells.compact(raw_code) or None
+        except cells.CellError as exc:
+            code = None
+            err("item_code", f"事项编码{exc.message}", raw_code)
+        if code is None and not problems:
             err("item_code", "事项编码为必填项", raw_code)
         elif code not in all_codes:
             err("item_code", f"事项编码 {code} 不在事项清单工作表中", raw_code)
@@ -83,7 +87,7 @@ def read_allocations(sheet: Sheet, items: list[ItemRecord], all_codes: set[str])
         except cells.CellError as exc:
             err("slots", f"名额{exc.message}", cell(values, header, "slots"))
         try:
-            amount = cells.amount(cell(values, header, "amount"), header.units.get("amount"))
+            amount = cells.amount(cell(values, header, "amount"), header.units.get("amount") or header.table_unit)
         except cells.CellError as exc:
             err("amount", f"资金额度{exc.message}", cell(values, header, "amount"))
         if slots is None and amount is None and not problems:
@@ -122,8 +126,8 @@ def _city(values: list[Any], header: Any, err: Any) -> str | None:
     try:
         if raw_name is not None:
             by_name = regions.resolve(cells.compact(raw_name))
-    except regions.RegionError as exc:
-        err("city_name", str(exc), raw_name)
+    except (cells.CellError, regions.RegionError) as exc:
+        err("city_name", getattr(exc, "message", None) or str(exc), raw_name)
         return None
     if by_code and by_name and by_code != by_name:
         err("city_code", f"行政区划代码 {by_code} 与地市名称“{cells.show(raw_name)}”（{by_name}）不一致", raw_code)

@@ -42,7 +42,12 @@ class ZipBombError(ImportFileError):
 
 
 class UnsupportedFormatError(ImportFileError):
-    """Neither an xlsx workbook nor a text (CSV) file, e.g. a legacy .xls or a binary file."""
+    """Not an xlsx/xls workbook nor a text (CSV) file: a PDF, an image, a web page saved as .xls, a corrupt or
+    encrypted workbook. The message names what the file is and how to save it instead."""
+
+
+class EmptyFileError(ImportFileError):
+    """A file with no content at all (0 bytes, only blanks, or a workbook whose sheets are all empty)."""
 
 
 class UndecodableFileError(ImportFileError):

@@ -15,7 +15,17 @@ from importers import cells
 from importers._rules import rule_problem
 from importers.allocations import ALLOCATION_SHEET, Allocation, read_allocations
 from importers.errors import Issue
-from importers.header import Column, Header, best_sheet, cell, data_rows, label, split_header
+from importers.header import (
+    Column,
+    Header,
+    best_sheet,
+    cell,
+    data_rows,
+    label,
+    sheet_note,
+    split_header,
+    total_rows,
+)
 from importers.source import DEFAULT_LIMITS, Limits, Sheet, load_sheets
 from rules import regions
 
@@ -75,10 +85,15 @@ class ItemImport:
     sheet_used: str
     allocations_sheet: str | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    sheet_note: str | None = None  # which sheet was read, when the file has several (Chinese)
 
 
 def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> ItemImport:
-    """Read an item list (xlsx or CSV) into typed records.
+    """Read an item list (xlsx, legacy xls or CSV; chosen by content) into typed records.
+
+    With several sheets, the one whose header matches is read (``sheet_used``; ``sheet_note`` says so in
+    Chinese) and a sheet named 分市额度 gives ``allocations``. 合计 rows are skipped with a warning; a money
+    unit stated above the header (金额单位：万元) applies to money columns whose header has none, with a warning.
 
     ``values`` of an ItemRecord: code, name, policy_title, policy_doc_no, department (str|None), region_code
     (str, 6-digit division code), category (one of CATEGORIES), mode ('apply_free' | 'instant_apply' |
@@ -88,7 +103,9 @@ def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
     ('yearly' | 'once'), exclusive_group (str|None), commitment_allowed (bool), notice_days (int), status
     ('listed' | 'draft' | 'delisted').
 
-    Raises ImportFileError (or a subclass) when the file is refused as a whole.
+    Raises ImportFileError (or a subclass: EmptyFileError, FileTooLargeError, ZipBombError,
+    UnsupportedFormatError, UndecodableFileError, NoHeaderError, MissingColumnsError) when the file is refused
+    as a whole.
     """
     sheets = load_sheets(path, limits)
     alloc_sheet = next((s for s in sheets if split_header(s.name)[0] == ALLOCATION_SHEET), None)
@@ -97,6 +114,12 @@ def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
     warnings: list[Issue] = [
         Issue(sheet.name, header.row, dup, dup, "重复的列，已使用左侧第一列") for dup in header.duplicates
     ]
+    warnings += [Issue(sheet.name, n, "", "合计", "合计行不是事项，未导入") for n in total_rows(sheet, header)]
+    if header.table_unit:
+        plain_money = [label(header, _BY_FIELD[f]) for f in ("cap", "budget")
+                       if f in header.columns and not header.units.get(f)]
+        warnings += [Issue(sheet.name, header.row, name, "", f"表头上方注明金额单位为{header.table_unit}，"
+                           f"本列未注明单位的金额按{header.table_unit}读取") for name in plain_money]
     items: list[ItemRecord] = []
     seen: dict[tuple[str, str], int] = {}
     all_codes: set[str] = set()
@@ -120,7 +143,8 @@ def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
         result = read_allocations(alloc_sheet, items, all_codes)
         allocations, errors, warnings = result.allocations, errors + result.errors, warnings + result.warnings
     return ItemImport(items, allocations, errors, warnings, sheet.name,
-                      alloc_sheet.name if alloc_sheet else None)
+                      alloc_sheet.name if alloc_sheet else None,
+                      sheet_note=sheet_note([s for s in sheets if s is not alloc_sheet], sheet))
 
 
 class _RowReader:
@@ -153,7 +177,11 @@ class _RowReader:
         return value
 
     def choice(self, fld: str, options: dict[str, str], default: str | None = None) -> str | None:
-        raw = cells.compact(self.raw(fld))
+        try:
+            raw = cells.compact(self.raw(fld))
+        except cells.CellError as exc:
+            self.error(fld, f"{_BY_FIELD[fld].names[0]}{exc.message}")
+            return None
         if not raw:
             if default is None:
                 self.error(fld, f"{_BY_FIELD[fld].names[0]}为必填项，可选值：{'、'.join(options)}")
@@ -164,17 +192,15 @@ class _RowReader:
         return options[raw]
 
     def read(self) -> dict[str, Any]:
-        v: dict[str, Any] = {fld: cells.text(self.raw(fld)) for fld in _TEXT_FIELDS}
+        v: dict[str, Any] = {fld: self.parse(fld, cells.text, required=fld == "name") for fld in _TEXT_FIELDS}
         v["code"] = self.parse("code", self._code, required=True)
-        if v["name"] is None:
-            self.error("name", "事项名称为必填项")
         v["region_code"] = self._region()
         v["category"] = self.choice("category", {c: c for c in CATEGORIES})
         v["mode"] = self.choice("mode", MODES)
-        v["eligibility"] = cells.raw_text(self.raw("eligibility"))
-        v["amount_formula"] = cells.raw_text(self.raw("amount_formula"))
+        v["eligibility"] = self.parse("eligibility", cells.raw_text)
+        v["amount_formula"] = self.parse("amount_formula", cells.raw_text)
         for fld in ("cap", "budget"):
-            unit = self.header.units.get(fld)
+            unit = self.header.units.get(fld) or self.header.table_unit
             v[fld] = self.parse(fld, lambda x, u=unit: cells.amount(x, u))
         v["fiscal_year"] = self.parse("fiscal_year", cells.year, required=True)
         v["apply_start"] = self.parse("apply_start", lambda x: cells.to_date(x, self.sheet.epoch), required=True)
@@ -200,9 +226,14 @@ class _RowReader:
             return None
         try:
             return regions.resolve(cells.compact(raw))
+        except cells.CellError as exc:
+            self.error("region_code", f"适用区域{exc.message}")
         except regions.RegionError as exc:
             self.error("region_code", str(exc))
-            return None
+        return None
+
+    def _has_error(self, fld: str) -> bool:
+        return any(e.column == label(self.header, _BY_FIELD[fld]) for e in self.errors)
 
     def _check(self, v: dict[str, Any]) -> None:
         start, end = v["apply_start"], v["apply_end"]
@@ -210,9 +241,9 @@ class _RowReader:
             self.error("apply_end", f"申报截止 {end.isoformat()} 早于申报开始 {start.isoformat()}，截止日期应不早于开始日期")
         if v["mode"] in ("apply_free", "instant_apply"):
             mode_cn = "免申即享" if v["mode"] == "apply_free" else "即申即享"
-            if v["eligibility"] is None:
+            if v["eligibility"] is None and not self._has_error("eligibility"):
                 self.error("eligibility", f"{mode_cn}事项必须填写资格规则")
-            if v["amount_formula"] is None and v["category"] != "税收减免":
+            if v["amount_formula"] is None and v["category"] != "税收减免" and not self._has_error("amount_formula"):
                 self.error("amount_formula", f"{mode_cn}事项必须填写金额公式（以元计）")
         for fld, kind in (("eligibility", "rule"), ("amount_formula", "amount")):
             if v[fld] is not None:

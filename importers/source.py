@@ -1,7 +1,9 @@
 """Open an uploaded file as a list of sheets of raw cell values, refusing unsafe or unreadable files first.
 
-The reader is chosen from the content, never the file name: the zip magic means xlsx, anything without NUL
-bytes is text (CSV). Merged cells are filled with their top-left value; other blanks stay blank (None).
+The reader is chosen from the content (magic bytes), never the file name: the zip magic means xlsx, the OLE2
+magic a legacy xls (xlrd), and text without NUL bytes CSV. Other known formats (PDF, images, web pages saved
+as .xls, UTF-16 text) are refused with a message saying what the file is. Merged cells are filled with their
+top-left value; other blanks stay blank (None).
 """
 
 from __future__ import annotations
@@ -11,33 +13,42 @@ import io
 import logging
 import os
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from importers.errors import (
+    EmptyFileError,
     FileTooLargeError,
     UndecodableFileError,
     UnsupportedFormatError,
-    ZipBombError,
 )
+from importers.workbooks import RESAVE, load_xls, load_xlsx
 
 logger = logging.getLogger(__name__)
 
 ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # an OLE container holding a password-protected xlsx
+_OTHER_FORMATS = (
+    (b"%PDF", "PDF 文档"), (b"\x89PNG", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
+    (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf", "7z 压缩包"), (b"\x1f\x8b", "gzip 压缩包"), (b"{\\rtf", "RTF 文档"),
+)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Caps checked before parsing. Bytes, rows (per sheet), unpacked bytes and compression ratio of an xlsx."""
+    """Caps checked before parsing: file bytes, rows per sheet (data rows, the header not counted), columns,
+    unpacked bytes and compression ratio of an xlsx. Defaults suit a city item list or a department feed in
+    xlsx; services pass larger ones for big CSV feeds (e.g. from their upload-size setting).
+    """
 
     max_file_bytes: int = 20 * 1024 * 1024
     max_rows: int = 100_000
     max_unpacked_bytes: int = 200 * 1024 * 1024
     max_ratio: float = 100.0
+    max_columns: int = 200
 
 
 DEFAULT_LIMITS = Limits()
@@ -54,22 +65,61 @@ class Sheet:
 
 
 def load_sheets(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> list[Sheet]:
-    """Read ``path`` into sheets (one for a CSV, one per worksheet for an xlsx).
+    """Read ``path`` into sheets (one for a CSV, one per worksheet for an xlsx or xls).
 
-    Raises FileTooLargeError, ZipBombError, UnsupportedFormatError or UndecodableFileError.
+    Raises EmptyFileError, FileTooLargeError, ZipBombError, UnsupportedFormatError or UndecodableFileError.
     """
     path = Path(path)
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise FileTooLargeError(f"文件 {path.name} 大小 {size} 字节，超过上限 {limits.max_file_bytes} 字节")
+    if size == 0:
+        raise EmptyFileError(f"文件 {path.name} 是空文件（0 字节），请检查是否上传了正确的文件")
     data = path.read_bytes()
     if data.startswith(ZIP_MAGIC):
-        return _load_xlsx(data, path.name, limits)
-    if data.startswith(OLE_MAGIC):
-        raise UnsupportedFormatError(f"文件 {path.name} 是旧版 Excel（.xls）格式，请另存为 .xlsx 或 CSV 后再导入")
+        sheets = load_xlsx(data, path.name, limits)
+    elif data.startswith(OLE_MAGIC):
+        if _ENCRYPTED in data:
+            raise UnsupportedFormatError(f"文件 {path.name} 设置了打开密码（已加密），请在 Excel 或 WPS 中取消密码后保存再导入")
+        sheets = load_xls(data, path.name, limits)
+    else:
+        sheets = [_load_csv(_text_of(data, path.name), path.name, limits)]
+    if not any(any(v is not None for v in values) for sheet in sheets for _, values in sheet.rows):
+        kind = "所有单元格都是空的" if sheets and sheets[0].is_csv else "所有工作表都是空的"
+        raise EmptyFileError(f"文件 {path.name} 中没有任何数据（{kind}），请检查是否上传了正确的文件")
+    return sheets
+
+
+def _text_of(data: bytes, name: str) -> str:
+    """The text of a CSV upload, after ``refuse_non_table``."""
+    refuse_non_table(data, name)
+    return decode_text(data, name)
+
+
+def refuse_non_table(data: bytes, name: str) -> None:
+    """Refuse, from the first bytes of an upload that is not a workbook, what is not a CSV table: empty or
+    blank files (EmptyFileError), PDFs, images, archives, web pages and XML saved as .xls, binary files
+    (UnsupportedFormatError) and UTF-16 text (UndecodableFileError). Each message says what the file is.
+    """
+    if not data.strip(b" \t\r\n\x0b\x0c").removeprefix(b"\xef\xbb\xbf").strip():
+        raise EmptyFileError(f"文件 {name} 是空文件（没有任何内容），请检查是否上传了正确的文件")
+    for magic, what in _OTHER_FORMATS:
+        if data.startswith(magic):
+            raise UnsupportedFormatError(f"文件 {name} 是{what}，不是表格；请上传 .xlsx、.xls 或 .csv 文件")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UndecodableFileError(f"文件 {name} 是 UTF-16 编码（Excel“Unicode 文本”），请另存为“CSV UTF-8”或 .xlsx")
     if b"\x00" in data:
-        raise UnsupportedFormatError(f"文件 {path.name} 既不是 xlsx 工作簿也不是文本（CSV）文件")
-    return [_load_csv(decode_text(data, path.name), path.name, limits)]
+        raise UnsupportedFormatError(f"文件 {name} 既不是 xlsx/xls 工作簿也不是文本（CSV）文件；请上传 .xlsx、.xls 或 .csv 文件")
+    start = data[:4096].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or b"<html" in start[:2048]:
+        raise UnsupportedFormatError(f"文件 {name} 实际是网页（HTML）格式（常见于业务系统导出的“xls”）；{RESAVE}")
+    if start.startswith(b"<?xml"):
+        what = "Excel 2003 XML 表格" if b"schemas-microsoft-com:office:spreadsheet" in start else "XML 文件"
+        raise UnsupportedFormatError(f"文件 {name} 是{what}，不是 CSV；{RESAVE}")
+    # Bytes below 0x20 never occur inside UTF-8 or GBK characters, so counting them needs no decoding.
+    controls = sum(1 for b in data[:65536] if b < 0x20 and b not in (0x09, 0x0A, 0x0D))
+    if controls > 8:
+        raise UnsupportedFormatError(f"文件 {name} 含有大量控制字符，不是文本表格；请上传 .xlsx、.xls 或 .csv 文件")
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -109,9 +159,9 @@ def _looks_chinese(text: str) -> bool:
 
 
 def _load_csv(text: str, name: str, limits: Limits) -> Sheet:
-    lines = text.count("\n") + 1
+    lines = text.rstrip("\r\n").count("\n") + 1
     if lines > limits.max_rows + 1:
-        raise FileTooLargeError(f"文件 {name} 有约 {lines} 行，超过上限 {limits.max_rows} 行")
+        raise FileTooLargeError(f"文件 {name} 有约 {lines} 行，超过上限 {limits.max_rows} 行，请拆分后分批导入")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -119,50 +169,10 @@ def _load_csv(text: str, name: str, limits: Limits) -> Sheet:
     start = 1
     try:
         for record in reader:
+            if len(record) > limits.max_columns:
+                raise FileTooLargeError(f"文件 {name} 第 {start} 行有 {len(record)} 列，超过上限 {limits.max_columns} 列")
             rows.append((start, [cell if cell != "" else None for cell in record]))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise UnsupportedFormatError(f"文件 {name} 第 {start} 行不是有效的 CSV：{exc}") from None
     return Sheet(name=name, rows=rows, is_csv=True)
-
-
-def _check_zip(data: bytes, name: str, limits: Limits) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise UnsupportedFormatError(f"文件 {name} 不是有效的 xlsx 工作簿（压缩包损坏）") from None
-    infos = archive.infolist()
-    if "xl/workbook.xml" not in {i.filename for i in infos}:
-        raise UnsupportedFormatError(f"文件 {name} 是压缩包但不是 xlsx 工作簿")
-    unpacked = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if unpacked > limits.max_unpacked_bytes:
-        raise ZipBombError(f"文件 {name} 解压后 {unpacked} 字节，超过上限 {limits.max_unpacked_bytes} 字节")
-    worst = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0.0)
-    if unpacked / packed > limits.max_ratio or worst > limits.max_ratio * 2:
-        raise ZipBombError(f"文件 {name} 压缩比异常（{worst:.0f} 倍），疑似压缩炸弹，已拒绝")
-
-
-def _load_xlsx(data: bytes, name: str, limits: Limits) -> list[Sheet]:
-    _check_zip(data, name, limits)
-    import openpyxl  # uses defusedxml when installed (a declared dependency)
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on malformed parts
-        logger.info("xlsx %s unreadable: %s", name, exc)
-        raise UnsupportedFormatError(f"文件 {name} 无法按 xlsx 读取：{type(exc).__name__}") from None
-    sheets = []
-    for ws in book.worksheets:
-        if ws.max_row > limits.max_rows + 1:
-            raise FileTooLargeError(f"工作表 {ws.title} 有 {ws.max_row} 行，超过上限 {limits.max_rows} 行")
-        grid = [list(r) for r in ws.iter_rows(values_only=True)]
-        for rng in ws.merged_cells.ranges:
-            top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
-            for r in range(rng.min_row, min(rng.max_row, len(grid)) + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
-                    if c <= len(grid[r - 1]):
-                        grid[r - 1][c - 1] = top
-        rows = [(i + 1, values) for i, values in enumerate(grid)]
-        sheets.append(Sheet(name=ws.title, rows=rows, epoch=book.epoch))
-    return sheets

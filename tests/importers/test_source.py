@@ -97,7 +97,7 @@ def test_the_reader_is_chosen_from_the_content_not_the_name(write_xlsx):
     "content",
     [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, b"\x89PNG\r\n\x1a\n\x00\x00", b"PK\x03\x04garbage"],
 )
-def test_legacy_xls_binary_and_broken_zip_files_are_unsupported(tmp_path, content):
+def test_a_damaged_xls_a_binary_and_a_broken_zip_are_unsupported(tmp_path, content):
     path = tmp_path / "x.xlsx"
     path.write_bytes(content)
     with pytest.raises(UnsupportedFormatError):
