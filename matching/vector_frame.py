@@ -71,18 +71,32 @@ def profile_frame(
     """
     wanted = set(FIELDS) if fields is None else set(fields)
     codes = sorted(profiles)
-    raw = {c: [typed_value(c, profiles[k].get(c)) for k in codes] for c in sorted(raw_inputs(wanted) | wanted)
-           if not FIELDS[c].derived}
+    raw = {c: [typed_value(c, profiles[k].get(c)) for k in codes] for c in raw_codes(wanted)}
+    closed = [frozenset(profiles[k].get(CLOSED_LISTS) or ()) for k in codes]
+    return assemble_frame(codes, raw, closed, as_of, wanted)
+
+
+def raw_codes(wanted: Iterable[str]) -> list[str]:
+    """The sorted reported columns a frame of ``wanted`` fields holds (inputs of derived fields included)."""
+    wanted = set(wanted)
+    return sorted(c for c in raw_inputs(wanted) | wanted if not FIELDS[c].derived)
+
+
+def assemble_frame(codes: list[str], raw: Mapping[str, list[Any]], closed: list[frozenset[str]],
+                   as_of: datetime.date, wanted: Iterable[str]) -> pd.DataFrame:
+    """The frame of :func:`profile_frame` from its reported columns: ``codes`` sorted credit codes, ``raw``
+    code -> per-row typed values (None = unknown) for every code of ``raw_codes(wanted)``, ``closed`` per-row
+    closed_lists. Shared by ``matching.vector_build`` so both builders give the same columns and dtypes."""
     data: dict[str, Any] = {}
     scales: dict[str, int] = {}
     for code, values in raw.items():
         data[code], scale = _column(FIELDS[code].type, values)
         if scale is not None:
             scales[code] = scale
-    closed = [frozenset(profiles[k].get(CLOSED_LISTS) or ()) for k in codes]
     data[CLOSED_LISTS] = np.array(closed + [None], dtype=object)[:-1]
+    converted = {c: (data[c], scales.get(c)) for c in raw}
     for code in sorted(c for c in wanted if FIELDS[c].derived):
-        data[code] = _derive(code, raw, as_of)
+        data[code] = _derive(code, raw, as_of, converted)
     index = pd.Index(codes, name="credit_code", dtype=object)
     frame = pd.DataFrame({k: pd.Series(v, index=index, dtype=v.dtype if isinstance(v, pd.api.extensions.ExtensionArray)
                                        else object) for k, v in data.items()}, index=index)
@@ -92,6 +106,9 @@ def profile_frame(
 
 
 def _column(ty: str, values: list[Any]) -> tuple[Any, int | None]:
+    fast = _fast_column(ty, values)
+    if fast is not None:
+        return fast
     if ty in _SCALES:
         scale = _SCALES[ty]
         ints = [None if v is None else to_fixed(v) for v in values]
@@ -108,31 +125,100 @@ def _column(ty: str, values: list[Any]) -> tuple[Any, int | None]:
     return np.array(values + [None], dtype=object)[:-1], None
 
 
-def _ratio(num: list[Any], den: list[Any]) -> np.ndarray:
+_QUANTUM = {0: Decimal(1), 2: Decimal("0.01")}
+
+
+def _fast_column(ty: str, values: list[Any]) -> tuple[Any, int | None] | None:
+    """``_column`` by whole-array operations for the common cases, None to take the general path: numbers all
+    finite Decimals with at most ``scale`` places (quantize raises no Rounded/Inexact) and below 2**62 in
+    fixed point; dates all ``datetime.date``. Gives the general path's result exactly."""
+    kinds = set(map(type, values)) - {type(None)}
+    if ty in _SCALES and kinds == {Decimal}:
+        scale = _SCALES[ty]
+        known = np.array([v is not None for v in values], dtype=bool)
+        ctx = decimal.Context(prec=DECIMAL_CONTEXT.prec, traps=[decimal.InvalidOperation])
+        try:
+            with decimal.localcontext(ctx) as c:
+                q = _QUANTUM[scale]
+                same = [v.quantize(q) for v in values if v is not None]
+                if c.flags[decimal.Rounded] or c.flags[decimal.Inexact]:
+                    return None  # more places than the scale: kept as Decimal objects
+                ints = (np.array(same + [ZERO], dtype=object)[:-1] * 10**scale).astype(np.int64)
+        except (ArithmeticError, ValueError, OverflowError, TypeError):
+            return None
+        if ((ints >= 2**62) | (ints <= -(2**62))).any():
+            return None
+        out = np.zeros(len(values), dtype=np.int64)
+        out[known] = ints
+        return pd.arrays.IntegerArray(out, ~known), scale
+    if ty == "date" and kinds == {datetime.date}:
+        known = np.array([v is not None for v in values], dtype=bool)
+        out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
+        out[known] = np.array([v for v in values if v is not None], dtype="datetime64[D]").astype("datetime64[s]")
+        return pd.array(out, dtype="datetime64[s]"), None
+    return None
+
+
+def _ratio(num: list[Any], den: list[Any], ok: np.ndarray | None = None) -> np.ndarray:
+    """num / den per row in DECIMAL_CONTEXT (None when either is unknown or den is 0). ``ok``, when given, is
+    that known-and-nonzero mask computed from the converted columns."""
     out = np.full(len(num), None, dtype=object)
-    ok = np.array([a is not None and b is not None and b != 0 for a, b in zip(num, den, strict=True)], dtype=bool)
+    if ok is None:
+        ok = np.array([a is not None and b is not None and b != 0 for a, b in zip(num, den, strict=True)],
+                      dtype=bool)
     if ok.any():
-        a, b = np.array(num, dtype=object)[ok], np.array(den, dtype=object)[ok]
+        a, b = _objects(num)[ok], _objects(den)[ok]
         with decimal.localcontext(DECIMAL_CONTEXT):
             out[ok] = np.true_divide(a, b)
     return out
 
 
-def _derive(code: str, raw: Mapping[str, list[Any]], as_of: datetime.date) -> Any:
+def _objects(values: list[Any]) -> np.ndarray:
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _fixed_ok(converted: Mapping[str, tuple[Any, int | None]], num: str, den: str) -> np.ndarray | None:
+    """Known numerator, known nonzero denominator, from two fixed-point columns (None: not both fixed)."""
+    (a, sa), (b, sb) = converted.get(num, (None, None)), converted.get(den, (None, None))
+    if sa is None or sb is None:
+        return None
+    return ~a._mask & ~b._mask & (b._data != 0)
+
+
+def _derive(code: str, raw: Mapping[str, list[Any]], as_of: datetime.date,
+            converted: Mapping[str, tuple[Any, int | None]] | None = None) -> Any:
+    converted = converted or {}
     plain, suffix = (code[:-5], "_prev") if code.endswith("_prev") else (code, "")
     if plain == "city_code":
         return _mapped(raw["region_code"], lambda r: city_of(r) if r else None)
     if plain == "industry_section":
         return _mapped(raw["industry_code"], section_of)
     if plain == "age_years":
-        days = [None if d is None else (as_of - d).days for d in raw["established_on"]]
-        return _ratio([None if d is None else Decimal(d) for d in days], [DAYS_PER_YEAR] * len(days))
+        return _age_years(raw["established_on"], as_of)
     if plain == "layoff_rate":
-        return _ratio(raw["layoff_count" + suffix], raw["employees" + suffix])
+        num, den = "layoff_count" + suffix, "employees" + suffix
+        return _ratio(raw[num], raw[den], _fixed_ok(converted, num, den))
     if plain == "rd_ratio":
-        return _ratio(raw["rd_expense" + suffix], raw["revenue" + suffix])
+        num, den = "rd_expense" + suffix, "revenue" + suffix
+        return _ratio(raw[num], raw[den], _fixed_ok(converted, num, den))
     figures = {m: raw[m + suffix] for m in ("employees", "revenue", "total_assets")}
-    return scale_column(raw["industry_code"], figures)
+    vecs = {m: _num_vec(raw[m + suffix], converted.get(m + suffix)) for m in figures}
+    return scale_column(raw["industry_code"], figures, vecs)
+
+
+def _age_years(established: list[Any], as_of: datetime.date) -> np.ndarray:
+    """(as_of - established).days / 365.25 per row; each distinct day count is divided once (ages repeat)."""
+    known = np.array([d is not None for d in established], dtype=bool)
+    out = np.full(len(established), None, dtype=object)
+    if not known.any():
+        return out
+    days = (np.datetime64(as_of, "D") - np.array([d for d in established if d is not None],
+                                                 dtype="datetime64[D]")).astype(np.int64)
+    uniq, inverse = np.unique(days, return_inverse=True)
+    with decimal.localcontext(DECIMAL_CONTEXT):
+        years = np.array([Decimal(int(d)) / DAYS_PER_YEAR for d in uniq.tolist()] + [None], dtype=object)[:-1]
+    out[known] = years[inverse]
+    return out
 
 
 def _mapped(values: list[Any], fn: Any) -> np.ndarray:
@@ -141,8 +227,15 @@ def _mapped(values: list[Any], fn: Any) -> np.ndarray:
     return np.array([None if v is None else uniques[v] for v in values] + [None], dtype=object)[:-1]
 
 
-def _num_vec(values: list[Decimal | None]) -> Vec:
-    """Fixed point (int64) when the figures allow it, else exact Decimal objects."""
+def _num_vec(values: list[Decimal | None], converted: tuple[Any, int | None] | None = None) -> Vec:
+    """Fixed point (int64, scale 2) when the figures allow it, else exact Decimal objects. ``converted`` is the
+    figure's frame column and scale, reused when it is fixed point (same result as converting again)."""
+    if converted is not None and converted[1] is not None:
+        column, scale = converted
+        known_vals = column._data[~column._mask]
+        if not len(known_vals) or int(np.abs(known_vals).max()) * 10 ** (2 - scale) < 2**62:
+            val = np.where(column._mask, 0, column._data) * 10 ** (2 - scale)
+            return make("num", val, ~column._mask, None, None, 2)
     known = np.array([v is not None for v in values], dtype=bool)
     column, scale = _column("money", values)
     if scale is not None:
@@ -150,22 +243,26 @@ def _num_vec(values: list[Decimal | None]) -> Vec:
     return make("num", np.array([ZERO if v is None else v for v in values] + [ZERO], dtype=object)[:-1], known)
 
 
-def scale_column(industry: list[str | None], figures: Mapping[str, list[Decimal | None]]) -> np.ndarray:
+def scale_column(industry: list[str | None], figures: Mapping[str, list[Decimal | None]],
+                 vecs: Mapping[str, Vec] | None = None) -> np.ndarray:
     """企业规模 per 工信部联企业〔2011〕300号 for every row, with the Kleene rule of ``rules.derived.scale_of``: an
     unknown figure is tried at every threshold interval of its group, and the scale is known iff all agree.
 
-    ``figures`` maps employees / revenue / total_assets to per-row Decimal or None. Returns object str | None.
+    ``figures`` maps employees / revenue / total_assets to per-row Decimal or None (``vecs``: the same figures
+    already as ``_num_vec`` columns). Returns object str | None.
     """
     n = len(industry)
     out = np.full(n, None, dtype=object)
-    by_code = {c: scale_group_of(c) for c in set(industry) if c}
-    groups = [by_code[c] if c else None for c in industry]
-    vecs = {m: _num_vec(v) for m, v in figures.items()}
-    for group in scale_groups():
-        rows = np.array([g is group for g in groups], dtype=bool)
-        if not rows.any():
+    codes, uniques = pd.factorize(pd.Series(industry, dtype=object))
+    all_groups = scale_groups()
+    group_ids = np.array([all_groups.index(g) if (g := scale_group_of(c) if c else None) is not None else -1
+                          for c in uniques.tolist()] + [-1], dtype=np.int64)
+    row_group = group_ids[codes]  # code -1 (unknown) takes the trailing -1
+    vecs = vecs if vecs is not None else {m: _num_vec(v) for m, v in figures.items()}
+    for k, group in enumerate(all_groups):
+        idx = np.flatnonzero(row_group == k)
+        if not len(idx):
             continue
-        idx = np.flatnonzero(rows)
         metrics = [group.metric1] + ([group.metric2] if group.metric2 else [])
         subs = [_take(vecs[m], idx) for m in metrics]
         results = None
@@ -227,4 +324,4 @@ def date_days(frame: pd.DataFrame, code: str) -> tuple[np.ndarray, np.ndarray]:
     return np.where(known, secs // 86_400, 0), known
 
 
-__all__ = ["DAY_US", "EPOCH", "date_days", "profile_frame", "raw_inputs", "scale_column"]
+__all__ = ["DAY_US", "EPOCH", "assemble_frame", "date_days", "profile_frame", "raw_codes", "raw_inputs", "scale_column"]

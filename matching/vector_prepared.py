@@ -69,7 +69,12 @@ def build_frame(profiles: Mapping[str, Mapping[str, Any]], as_of: date,
         TypeError: a profile value has the wrong type, as ``profile_frame``.
     """
     wanted = None if fields is None else set(fields) | set(BASELINE_FIELDS)
-    frame = profile_frame(profiles, as_of, wanted)
+    return prepare(profiles, profile_frame(profiles, as_of, wanted), as_of)
+
+
+def prepare(profiles: Mapping[str, Mapping[str, Any]], frame: pd.DataFrame, as_of: date) -> ProfileFrame:
+    """The ProfileFrame of a ``profile_frame``-shaped frame: jurisdiction order, spans and converted columns.
+    ``profiles`` maps every credit code of the frame to its profile (it may build them lazily)."""
     order, n_province, spans = jurisdiction_order(frame)
     store = Store(frame, order)
     for code in frame.columns:

@@ -136,6 +136,13 @@ def match_enterprise(profile: Mapping[str, Any], items: Sequence[engine.MatchIte
     return engine.match({str(profile["credit_code"]): profile}, items, as_of)
 
 
+def item_fields(items: Sequence[engine.MatchItem]) -> set[str]:
+    """The vocabulary codes a frame needs to evaluate ``items`` (the baseline fields included), for
+    ``build_frame`` / ``matching.vector_build.frame_from_observations``. Raises rules.RuleError as
+    ``engine.compile_items``."""
+    return _fields_of(engine.compile_items(items))
+
+
 def _fields_of(compiled: Sequence[Any]) -> set[str]:
     fields = set(BASELINE_FIELDS)
     for c in compiled:
@@ -168,6 +175,8 @@ def _run_columns(frame: ProfileFrame, compiled: list[Any], chunk_size: int, expl
                 else:
                     _evaluate(rows, a, codes, base, compiled[pos], plans[pos], pos, result, found)
 
+    if explain and hasattr(profiles, "prefetch"):  # lazily built profiles (matching.vector_build): all at once
+        profiles.prefetch(found)
     by_id = {c.item.item_id: c.item for c in compiled}
     grouped = {pos for pos, c in enumerate(compiled) if c.item.exclusive_group}
     for code in sorted(found):
@@ -316,6 +325,8 @@ def _count_ineligible(result: engine.MatchResult, item_id: int, count: int) -> N
 def _per_record(profiles: Mapping[str, Mapping[str, Any]], codes: np.ndarray, c: Any, pos: int, as_of: date,
                 result: engine.MatchResult, found: dict[str, list[tuple[int, engine.Verdict]]]) -> None:
     """The fallback: the per-record engine's verdict for each enterprise of the span."""
+    if hasattr(profiles, "prefetch"):
+        profiles.prefetch(codes.tolist())
     for code in codes.tolist():
         full = rules.derive(profiles[code], as_of)
         full.pop(rules.DATA_ISSUES, None)

@@ -5,8 +5,9 @@ and are idempotent, so a lost worker is visible and the job can simply be retrie
 
 A ``match`` job on rq fans out: it starts a MatchRun, records and enqueues one ``match_partition`` job per
 partition (services.matching.partitions) and a ``match_merge`` job that depends on them all. A partition job
-stores its staged verdicts as its own ``job_runs.result`` (a retry replaces it); the merge stores them and
-syncs the awards in one transaction, and copies its counts to the parent's result. Inline, ``match`` runs the
+loads only its enterprises' observations and stages its verdicts in the ``match_staged_*`` tables, committed with
+its status (a retry replaces a partial output); the merge reads them, stores the results and syncs the awards in
+one transaction, drops the staging rows, and copies its counts to the parent's result. Inline, ``match`` runs the
 same evaluate/merge functions in sequence (services.matching.run_match).
 """
 
@@ -49,27 +50,32 @@ def _match(args: dict, job_id: str) -> dict:
 
 
 def _match_partition(args: dict, job_id: str) -> dict:
-    from policy_hub.services.matching import evaluate_partition
+    from policy_hub.services.matching import evaluate_partition, stage_partition
 
+    if db.session.get(MatchRun, args["run_id"]).status == "done":  # a stray re-run after the merge: nothing to do
+        return {"partition": args["partition"], "run_id": args["run_id"], "skipped": "run already merged"}
     staged = evaluate_partition(date.fromisoformat(args["as_of"]), args["partition"])
     if current_app.config.get("TEST_CRASH_PARTITION") == args["partition"]:  # a worker lost mid-partition
-        run = db.session.scalar(select(JobRun).where(JobRun.job_id == job_id))
-        run.result = {**staged, "verdicts": staged["verdicts"][: len(staged["verdicts"]) // 2]}
+        stage_partition(args["run_id"], {**staged, "verdicts": staged["verdicts"][: len(staged["verdicts"]) // 2]},
+                        complete=False)
         db.session.commit()
         os._exit(1)
-    return staged
+    stage_partition(args["run_id"], staged)  # committed with the job's status by execute()
+    return {"partition": args["partition"], "run_id": args["run_id"], "verdicts": len(staged["verdicts"]),
+            "enterprises": staged["enterprises"], "totals": staged["totals"]}
 
 
 def _match_merge(args: dict, job_id: str) -> dict:
-    from policy_hub.services.matching import merge_partitions
+    from policy_hub.services.matching import load_staged, merge_partitions
 
     parts = {r.job_id: r for r in db.session.scalars(select(JobRun).where(JobRun.job_id.in_(args["partitions"])))}
     pending = [p for p in args["partitions"] if p not in parts or parts[p].status != "done"]
     if pending:
         raise RuntimeError(f"partitions not done: {', '.join(pending)}")
     run = db.session.get(MatchRun, args["run_id"])
-    counts = merge_partitions(run, date.fromisoformat(args["as_of"]),
-                              [parts[p].result for p in args["partitions"]], actor_id=args.get("actor_id"))
+    as_of = date.fromisoformat(args["as_of"])
+    staged = [] if run.status == "done" else load_staged(run.id)
+    counts = merge_partitions(run, as_of, staged, actor_id=args.get("actor_id"))
     parent = db.session.scalar(select(JobRun).where(JobRun.job_id == args["parent"]))
     if parent is not None:
         parent.result = {**(parent.result or {}), **counts}

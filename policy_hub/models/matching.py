@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from policy_hub.extensions import db
@@ -46,3 +46,41 @@ class MatchResult(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
 
     item = relationship("Item")
+
+
+class MatchStagedPartition(db.Model):
+    """One evaluated partition of a fanned-out run: written last, in the transaction that stages its verdicts, so
+    its presence means the partition's staged verdicts are complete. Deleted by the merge."""
+
+    __tablename__ = "match_staged_partitions"
+    __table_args__ = (UniqueConstraint("run_id", "partition", name="uq_match_staged_partitions_run_partition"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id"), index=True)
+    partition: Mapped[str] = mapped_column(String(16))  # a city code or "none"
+    item_revisions: Mapped[dict] = mapped_column(JSON, default=dict)  # item id (str) -> revision evaluated
+    totals: Mapped[dict] = mapped_column(JSON, default=dict)  # eligible/unknown/ineligible/superseded -> int
+    ineligible_by_item: Mapped[dict] = mapped_column(JSON, default=dict)  # item id (str) -> int
+    enterprises: Mapped[int] = mapped_column(Integer, default=0)
+    unregistered: Mapped[int] = mapped_column(Integer, default=0)
+    staged_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MatchStagedVerdict(db.Model):
+    """One eligible, unknown or superseded pair of a partition, staged until the run's merge stores it."""
+
+    __tablename__ = "match_staged_verdicts"
+
+    __table_args__ = (Index("ix_match_staged_verdicts_run_partition", "run_id", "partition"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("match_runs.id"))
+    partition: Mapped[str] = mapped_column(String(16))
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    credit_code: Mapped[str] = mapped_column(String(18))
+    item_id: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # 分, capped and rounded as stored in results
+    missing_fields: Mapped[list] = mapped_column(JSON, default=list)
+    explanation: Mapped[list] = mapped_column(JSON, default=list)
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)

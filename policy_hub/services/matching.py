@@ -1,10 +1,12 @@
 """Matching runs: load profiles and items, call the engine, store verdicts and create awards idempotently.
 
 A full run is split into partitions of enterprises (one per city, plus ``NO_CITY`` for enterprises without a
-Shanxi city). ``evaluate_partition`` gives a partition's verdicts in a JSON-able staged form and
-``merge_partitions`` stores them all and syncs the awards in one transaction. ``run_match`` calls both in
-sequence; ``policy_hub.jobs`` runs the same two functions as rq jobs when Redis is configured. Exclusive groups
-are per enterprise, so partitioning by enterprise changes no verdict.
+Shanxi city; see ``match_inputs``). ``evaluate_partition`` loads one partition's observations only, builds its
+profile frame by column and gives its verdicts in staged form; ``merge_partitions`` stores them all and syncs
+the awards in one transaction. ``run_match`` calls both in sequence; ``policy_hub.jobs`` runs the same functions
+as rq jobs when Redis is configured, staging each partition's output in ``match_staged_*`` tables
+(``stage_partition`` / ``load_staged``). Exclusive groups are per enterprise, so partitioning by enterprise
+changes no verdict.
 """
 
 from __future__ import annotations
@@ -13,24 +15,26 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, insert, select, text
 
 from disbursement.states import DEAD_STATES
 from matching.engine import MatchItem, Verdict, match_one
 from matching.profiles import build_profiles
-from matching.vectorised import match_vectorised
+from matching.vectorised import item_fields, match_frame, match_vectorised
 from policy_hub.extensions import db
 from policy_hub.models import Award, Item, MatchResult, MatchRun
+from policy_hub.models.matching import MatchStagedPartition, MatchStagedVerdict
 from policy_hub.models.types import utcnow
 from policy_hub.services import awards as award_service
+from policy_hub.services.conflicts import load_resolutions
 from policy_hub.services.feeds import closed_world_state, load_observations
+from policy_hub.services.match_inputs import NO_CITY, partition_frame, partition_observations
 from policy_hub.services.users import require_role
 from rules.money import fen_to_yuan, yuan_to_fen
 from rules.regions import cities, city_of
 
 logger = logging.getLogger(__name__)
 
-NO_CITY = "none"  # the partition of enterprises whose region is unknown, provincial or outside Shanxi
 VERDICT_TOTALS = ("eligible", "unknown", "ineligible", "superseded")
 
 
@@ -60,7 +64,7 @@ def profiles_for_year(fiscal_year: int, as_of: date, observations=None):
     closed_lists, credit_imported = closed_world_state()
     frame = load_observations() if observations is None else observations
     return build_profiles(frame, fiscal_year=fiscal_year, as_of=as_of, closed_lists=closed_lists,
-                          credit_list_imported=credit_imported)
+                          credit_list_imported=credit_imported, resolutions=load_resolutions())
 
 
 
@@ -70,25 +74,25 @@ def partitions() -> list[str]:
 
 
 def partition_of(region_code: str | None) -> str:
-    """The partition of an enterprise registered in ``region_code`` (6-digit division code or None)."""
+    """The partition of an enterprise registered in ``region_code`` (6-digit division code or None); the
+    enterprises.city_code snapshot that ``match_inputs`` splits by is ``city_of`` its region_code."""
     return city_of(region_code) or NO_CITY
 
 
 def run_match(as_of: date, *, actor_id: int | None = None) -> dict:
     """Evaluate every active item against every registered enterprise and store the results.
 
-    Runs every partition (``evaluate_partition``) in sequence, then ``merge_partitions``. Re-running with
-    unchanged data changes nothing: verdicts are upserted, awards are created only where no live award exists,
-    and pairs that are no longer eligible withdraw (or flag) their awards.
+    Runs every partition (``evaluate_partition``, each loading only its own enterprises' observations) in
+    sequence, then ``merge_partitions``. Re-running with unchanged data changes nothing: verdicts are upserted,
+    awards are created only where no live award exists, and pairs that are no longer eligible withdraw (or flag)
+    their awards.
     Returns ``{as_of, run_id, items_evaluated, enterprises, eligible, unknown, ineligible, superseded,
     awards_created, awards_withdrawn, awards_flagged, unregistered}`` (ints, as_of ISO).
     """
     _serialise_runs()
     run = start_run(as_of)
     items = active_items(as_of)
-    observations = load_observations()
-    builds = {fy: profiles_for_year(fy, as_of, observations) for fy in sorted({i.fiscal_year for i in items})}
-    staged = [evaluate_partition(as_of, p, items=items, builds=builds) for p in partitions()]
+    staged = [evaluate_partition(as_of, p, items=items) for p in partitions()]
     return merge_partitions(run, as_of, staged, actor_id=actor_id)
 
 
@@ -100,52 +104,90 @@ def start_run(as_of: date) -> MatchRun:
     return run
 
 
-def evaluate_partition(as_of: date, partition: str, *, items: list[Item] | None = None,
-                       builds: dict | None = None) -> dict:
-    """The verdicts of one partition's enterprises against every active item, in JSON-able staged form.
+def evaluate_partition(as_of: date, partition: str, *, items: list[Item] | None = None) -> dict:
+    """The verdicts of one partition's enterprises against every active item, in staged form.
 
-    Reads only; stores nothing. ``items`` and ``builds`` (fiscal year -> ProfileBuild) default to the current
-    active items and profiles from every stored observation.
+    Reads only; stores nothing. Loads the observations of the partition's enterprises only
+    (``match_inputs.partition_observations``) and builds their profile frame by column
+    (``matching.vector_build``); ``items`` defaults to the current active items.
     Returns ``{partition, item_revisions: {item_id (str): revision}, verdicts: [[fiscal_year, credit_code,
-    item_id, verdict, amount 元 as str | None, missing_fields, explanation, inputs]], ineligible_by_item:
+    item_id, verdict, amount_fen (int 分) | None, missing_fields, explanation, inputs]], ineligible_by_item:
     {item_id (str): count}, totals: {eligible, unknown, ineligible, superseded}, enterprises: int,
-    unregistered: int}``; unregistered enterprises are counted in the ``NO_CITY`` partition only.
+    unregistered: int}``; an unregistered enterprise is counted in the partition of its credit code.
     """
     items = active_items(as_of) if items is None else items
     years = sorted({i.fiscal_year for i in items})
-    if builds is None:
-        observations = load_observations() if years else None
-        builds = {fy: profiles_for_year(fy, as_of, observations) for fy in years}
     staged = {"partition": partition, "item_revisions": {str(i.id): i.revision for i in items}, "verdicts": [],
               "ineligible_by_item": {}, "totals": dict.fromkeys(VERDICT_TOTALS, 0)}
     enterprises: set[str] = set()
     unregistered: set[str] = set()
+    observations = partition_observations(partition) if years else None
     for fy in years:
-        build = builds[fy]
-        profiles = {code: p for code, p in build.profiles.items()
-                    if partition_of(p.get("region_code")) == partition}
-        enterprises.update(profiles)
-        if partition == NO_CITY:
-            unregistered.update(build.unregistered)
-        result = match_vectorised(profiles, [to_match_item(i) for i in items if i.fiscal_year == fy], as_of)
+        fy_items = [to_match_item(i) for i in items if i.fiscal_year == fy]
+        build = partition_frame(observations, fy, as_of, item_fields(fy_items))
+        enterprises.update(build.frame.frame.index.tolist())
+        unregistered.update(build.unregistered)
+        result = match_frame(build.frame, fy_items, as_of)
         for key in VERDICT_TOTALS:
             staged["totals"][key] += result.totals.get(key, 0)
         for item_id, n in result.ineligible_counts.items():
             staged["ineligible_by_item"][str(item_id)] = n
         staged["verdicts"].extend(
-            [fy, v.credit_code, v.item_id, v.verdict, None if v.amount is None else str(v.amount),
+            [fy, v.credit_code, v.item_id, v.verdict, None if v.amount is None else yuan_to_fen(Decimal(v.amount)),
              list(v.missing_fields), v.explanation, v.inputs] for v in result.verdicts)
     staged["enterprises"], staged["unregistered"] = len(enterprises), len(unregistered)
     return staged
 
 
+def stage_partition(run_id: int, staged: dict, *, complete: bool = True) -> None:
+    """Replace the staged rows of ``staged["partition"]`` in run ``run_id`` (a retried partition overwrites its
+    earlier, possibly partial, output). The partition counts as staged only with its summary row, written with
+    ``complete`` (the caller commits both in one transaction)."""
+    part = staged["partition"]
+    db.session.execute(delete(MatchStagedVerdict).where(MatchStagedVerdict.run_id == run_id,
+                                                        MatchStagedVerdict.partition == part))
+    db.session.execute(delete(MatchStagedPartition).where(MatchStagedPartition.run_id == run_id,
+                                                          MatchStagedPartition.partition == part))
+    rows = [{"run_id": run_id, "partition": part, "fiscal_year": fy, "credit_code": code, "item_id": item_id,
+             "verdict": verdict, "amount_fen": fen, "missing_fields": missing, "explanation": explanation,
+             "inputs": inputs} for fy, code, item_id, verdict, fen, missing, explanation, inputs in staged["verdicts"]]
+    for lo in range(0, len(rows), 5000):
+        db.session.execute(insert(MatchStagedVerdict), rows[lo:lo + 5000])
+    if complete:
+        db.session.add(MatchStagedPartition(run_id=run_id, partition=part, item_revisions=staged["item_revisions"],
+                                            totals=staged["totals"], ineligible_by_item=staged["ineligible_by_item"],
+                                            enterprises=staged["enterprises"], unregistered=staged["unregistered"]))
+    db.session.flush()
+
+
+def load_staged(run_id: int) -> list[dict]:
+    """Every partition staged for run ``run_id``, in ``partitions()`` order, in the form of
+    ``evaluate_partition``. Raises RuntimeError when a partition has not been staged completely."""
+    summaries = {p.partition: p for p in db.session.scalars(
+        select(MatchStagedPartition).where(MatchStagedPartition.run_id == run_id))}
+    missing = [p for p in partitions() if p not in summaries]
+    if missing:
+        raise RuntimeError(f"match run {run_id}: partitions not staged: {', '.join(missing)}")
+    verdicts: dict[str, list] = {p: [] for p in summaries}
+    query = select(MatchStagedVerdict).where(MatchStagedVerdict.run_id == run_id).order_by(MatchStagedVerdict.id)
+    for r in db.session.scalars(query):
+        verdicts[r.partition].append([r.fiscal_year, r.credit_code, r.item_id, r.verdict, r.amount_fen,
+                                      r.missing_fields, r.explanation, r.inputs])
+    return [{"partition": p, "item_revisions": s.item_revisions, "totals": s.totals, "verdicts": verdicts[p],
+             "ineligible_by_item": s.ineligible_by_item, "enterprises": s.enterprises, "unregistered": s.unregistered}
+            for p in partitions() for s in [summaries[p]]]
+
+
 def merge_partitions(run: MatchRun, as_of: date, staged: list[dict], *, actor_id: int | None = None) -> dict:
-    """Store the staged verdicts of every partition and sync the apply-free awards, as one full run.
+    """Store the staged verdicts of every partition and sync the apply-free awards, as one full run, then drop
+    the run's staging rows. A run already merged returns its counts and changes nothing (a retried merge).
 
     Raises RuntimeError when the active items changed since the partitions were evaluated (run again).
     Returns the counts of ``run_match``.
     """
     _serialise_runs()
+    if run.status == "done":
+        return dict(run.counts)
     items = active_items(as_of)
     revisions = {str(i.id): i.revision for i in items}
     for part in staged:
@@ -154,9 +196,8 @@ def merge_partitions(run: MatchRun, as_of: date, staged: list[dict], *, actor_id
                                "evaluated; run the match again")
     by_year: dict[int, list[Verdict]] = {}
     for part in staged:
-        for fy, code, item_id, verdict, amount, missing, explanation, inputs in part["verdicts"]:
-            by_year.setdefault(fy, []).append(Verdict(code, item_id, verdict,
-                                                      None if amount is None else Decimal(amount),
+        for fy, code, item_id, verdict, fen, missing, explanation, inputs in part["verdicts"]:
+            by_year.setdefault(fy, []).append(Verdict(code, item_id, verdict, None if fen is None else fen_to_yuan(fen),
                                                       tuple(missing), explanation, inputs))
     totals = dict.fromkeys(VERDICT_TOTALS, 0)
     ineligible_by_item: dict[str, int] = {}
@@ -180,6 +221,8 @@ def merge_partitions(run: MatchRun, as_of: date, staged: list[dict], *, actor_id
         "unregistered": sum(p["unregistered"] for p in staged),
     }
     _finish(run, counts, ineligible_by_item)
+    db.session.execute(delete(MatchStagedVerdict).where(MatchStagedVerdict.run_id == run.id))
+    db.session.execute(delete(MatchStagedPartition).where(MatchStagedPartition.run_id == run.id))
     return counts
 
 

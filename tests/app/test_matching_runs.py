@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from policy_hub.extensions import db
 from policy_hub.models import Award, ImportBatch, Item, JobRun, MatchResult, Observation
+from policy_hub.models.matching import MatchStagedPartition, MatchStagedVerdict
 from policy_hub.services import matching
 from tests.app.helpers import AS_OF
 from tests.conftest import REDIS_URL
@@ -31,6 +32,20 @@ def stored() -> tuple[list, list]:
     awards = sorted((a.item_id, a.credit_code, a.state, a.amount_fen, a.flagged or "")
                     for a in db.session.scalars(select(Award)))
     return results, awards
+
+
+def staged_rows(run_id: int, partition: str | None = None) -> int:
+    query = select(func.count(MatchStagedVerdict.id)).where(MatchStagedVerdict.run_id == run_id)
+    if partition is not None:
+        query = query.where(MatchStagedVerdict.partition == partition)
+    return db.session.scalar(query)
+
+
+def staged_summary(run_id: int, partition: str | None = None) -> bool:
+    query = select(MatchStagedPartition.id).where(MatchStagedPartition.run_id == run_id)
+    if partition is not None:
+        query = query.where(MatchStagedPartition.partition == partition)
+    return db.session.scalar(query.limit(1)) is not None
 
 
 def test_a_full_run_stores_exactly_the_per_record_engines_verdicts(app, loaded):
@@ -58,6 +73,37 @@ def test_every_enterprise_falls_in_exactly_one_partition(app, loaded):
     by_partition = {v[1]: s["partition"] for s in staged for v in s["verdicts"]}
     assert all(by_partition[c] == matching.partition_of(build.profiles[c].get("region_code")) for c in codes)
     assert {s["partition"] for s in staged if s["verdicts"]} >= {"140100"}
+
+
+def test_a_partition_loads_only_its_enterprises_observations(app, loaded):
+    from policy_hub.services.feeds import load_observations
+    from policy_hub.services.match_inputs import partition_observations
+
+    everything = load_observations()
+    parts = {p: partition_observations(p) for p in matching.partitions()}
+    assert sum(len(f) for f in parts.values()) == len(everything)  # disjoint, and nothing left out
+    assert sorted(s for f in parts.values() for s in f["seq"]) == sorted(everything["seq"])
+    build = matching.profiles_for_year(2025, AS_OF)
+    for p, frame in parts.items():
+        codes = set(frame["credit_code"]) & set(build.profiles)
+        assert all(matching.partition_of(build.profiles[c].get("region_code")) == p for c in codes)
+    assert 0 < len(parts["140100"]) < len(everything)
+
+
+def test_staging_a_partition_twice_keeps_one_copy_and_the_merge_is_idempotent(app, loaded):
+    run = matching.start_run(AS_OF)
+    staged = [matching.evaluate_partition(AS_OF, p) for p in matching.partitions()]
+    half = {**staged[0], "verdicts": staged[0]["verdicts"][: len(staged[0]["verdicts"]) // 2]}
+    matching.stage_partition(run.id, half, complete=False)  # a lost worker's partial output
+    with pytest.raises(RuntimeError, match="not staged"):
+        matching.load_staged(run.id)
+    for part in staged:
+        matching.stage_partition(run.id, part)
+    assert matching.load_staged(run.id) == staged  # the retry replaced the partial rows
+    counts = matching.merge_partitions(run, AS_OF, matching.load_staged(run.id))
+    assert staged_rows(run.id) == 0 and not staged_summary(run.id)
+    before = stored()
+    assert matching.merge_partitions(run, AS_OF, []) == counts and stored() == before
 
 
 def _correct(credit_code: str, field: str, value) -> None:
@@ -177,7 +223,9 @@ def test_a_partition_whose_worker_dies_is_retried_and_the_run_equals_an_inline_r
     fanned = _job(parent.job_id).result
     parts = {_job(j).args["partition"]: _job(j) for j in fanned["partition_jobs"]}
     lost = parts["140100"]
-    assert lost.status == "running" and lost.result["verdicts"]  # lost mid-way, half its output written
+    assert lost.status == "running"  # lost mid-way, half its output staged but no summary: not staged
+    assert staged_rows(fanned["run_id"], "140100") > 0 and not staged_summary(fanned["run_id"], "140100")
+    assert all(staged_summary(fanned["run_id"], k) for k in parts if k != "140100")
     assert all(p.status == "done" for k, p in parts.items() if k != "140100")
     assert _job(fanned["merge_job"]).status == "queued" and stored()[0] == []  # the merge waits for it
 
@@ -188,5 +236,6 @@ def test_a_partition_whose_worker_dies_is_retried_and_the_run_equals_an_inline_r
     assert merge.status == "done", merge.error
     assert _job(lost.job_id).status == "done"
     assert stored() == inline
+    assert staged_rows(fanned["run_id"]) == 0 and not staged_summary(fanned["run_id"])  # the merge cleaned up
     assert _job(parent.job_id).result["eligible"] == merge.result["eligible"] == sum(
         1 for r in inline[0] if r[3] == "eligible")
