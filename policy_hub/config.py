@@ -45,7 +45,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
       POLICY_HUB_ACCOUNT_KEYS   "keyid:fernetkey[,keyid:fernetkey...]", first one encrypts; required in production
       POLICY_HUB_SECOND_APPROVAL_YUAN  awards above this need a second approver (元, default 500000)
       POLICY_HUB_QUOTA_TARGET   redeemable items each city must list (default 100, 晋政发〔2024〕8号 item 18)
-      POLICY_HUB_MAX_UPLOAD_MB  upload size limit (default 20)
+      POLICY_HUB_MAX_UPLOAD_MB  upload size limit, also the cap on item-list files (default 20)
+      POLICY_HUB_FEED_MAX_MB    cap on department feed files imported from the command line (default 512)
+      POLICY_HUB_ITEM_MAX_ROWS / POLICY_HUB_FEED_MAX_ROWS  data rows per sheet (defaults 100000 / 2000000)
+      POLICY_HUB_MAX_COLUMNS    columns per sheet (default 200)
+      POLICY_HUB_XLSX_MAX_UNPACKED_MB / POLICY_HUB_XLSX_MAX_RATIO  zip-bomb caps of an xlsx (defaults 200 / 100)
     """
     overrides = overrides or {}
     env = overrides.get("POLICY_HUB_ENV") or _env("ENV", "demo")
@@ -68,6 +72,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "QUOTA_TARGET": _number("QUOTA_TARGET", "100", int),
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "UPLOAD_DIR": str(Path(instance_path) / "uploads"),
+        "FEED_MAX_BYTES": _number("FEED_MAX_MB", "512", int) * 1024 * 1024,
+        "ITEM_MAX_ROWS": _number("ITEM_MAX_ROWS", "100000", int),
+        "FEED_MAX_ROWS": _number("FEED_MAX_ROWS", "2000000", int),
+        "MAX_COLUMNS": _number("MAX_COLUMNS", "200", int),
+        "XLSX_MAX_UNPACKED_BYTES": _number("XLSX_MAX_UNPACKED_MB", "200", int) * 1024 * 1024,
+        "XLSX_MAX_RATIO": float(_number("XLSX_MAX_RATIO", "100", Decimal)),
         "API_TITLE": "Policy Hub API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

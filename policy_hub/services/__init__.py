@@ -5,6 +5,10 @@ They never ``commit()``: the request, CLI command or job that called them commit
 
 from __future__ import annotations
 
+from flask import current_app
+
+from importers import Limits
+
 
 class ServiceError(Exception):
     """Base for errors a user can act on. ``status`` is the HTTP status; ``errors`` optional details."""
@@ -38,3 +42,15 @@ class InputRejected(ServiceError):
 
     status = 422
     code = "input_rejected"
+
+
+def import_limits(kind: str) -> Limits:
+    """The configured ``importers.Limits`` for an ``items`` or ``feed`` file (see policy_hub.config)."""
+    cfg = current_app.config
+    return Limits(
+        max_file_bytes=cfg["MAX_CONTENT_LENGTH"] if kind == "items" else cfg["FEED_MAX_BYTES"],
+        max_rows=cfg["ITEM_MAX_ROWS"] if kind == "items" else cfg["FEED_MAX_ROWS"],
+        max_unpacked_bytes=cfg["XLSX_MAX_UNPACKED_BYTES"],
+        max_ratio=cfg["XLSX_MAX_RATIO"],
+        max_columns=cfg["MAX_COLUMNS"],
+    )

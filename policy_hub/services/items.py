@@ -18,7 +18,7 @@ from importers.items import ITEM_COLUMNS
 from importers.source import load_sheets
 from policy_hub.extensions import db
 from policy_hub.models import ImportBatch, Item, ItemAllocation, ItemRevision, User
-from policy_hub.services import InputRejected, NotFound
+from policy_hub.services import InputRejected, NotFound, import_limits
 from policy_hub.services import audit as audit_service
 from policy_hub.services.users import can_see_region, require_region, require_role
 from rules import regions
@@ -89,7 +89,7 @@ def import_items(path: str | Path, user: User, *, commit: bool = False, skip_inv
     """
     require_role(user, "city_admin")
     path = Path(path)
-    result = read_items(path)
+    result = read_items(path, import_limits("items"))
     errors = [i.to_dict() for i in result.errors]
     warnings = [i.to_dict() for i in result.warnings]
     allocs_by_code: dict[str, list] = {}
