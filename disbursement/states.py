@@ -2,7 +2,9 @@
 
 ``TRANSITIONS[state][action]`` is the target state. Two actions have a context-dependent target or guard:
 ``approve`` (needs ``amount_fen`` and ``second_threshold_fen``) and the notice exits ``notify``/``grant``
-(税收减免 items are granted, all others notified). Reasons are required for ``ACTIONS_REQUIRING_REASON``.
+(税收减免 items are granted, all others notified). ``dismiss_objection`` on a 税收减免 award
+(``tax_relief=True``) goes to ``granted``, the notice exit such an award takes, since it is never notified.
+Reasons are required for ``ACTIONS_REQUIRING_REASON``.
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ TERMINAL_STATES: frozenset[str] = frozenset(s for s, exits in TRANSITIONS.items(
 DEAD_STATES: frozenset[str] = frozenset({"declined", "lapsed", "rejected", "withdrawn", "payment_abandoned"})
 LIVE_STATES: frozenset[str] = frozenset(STATES) - DEAD_STATES
 RESERVING_STATES: frozenset[str] = frozenset({"approved", "scheduled", "payment_failed"})
-ACTIONS_REQUIRING_REASON: frozenset[str] = frozenset({"reject", "withdraw", "uphold_objection", "open_clawback"})
+ACTIONS_REQUIRING_REASON: frozenset[str] = frozenset(
+    {"reject", "withdraw", "dismiss_objection", "uphold_objection", "open_clawback", "abandon"})
 
 # Entry states by 兑现方式: an instant-apply application that passes its instant re-check starts at confirmed.
 INITIAL_STATES: Mapping[str, str] = {"apply_free": "proposed", "instant_apply": "confirmed"}
@@ -92,19 +95,41 @@ def _guard(state: str, action: str, ctx: Mapping[str, Any]) -> str | None:
     if action == "recover":
         _require(ctx, state, action, "recovered_fen", "paid_fen")
         check_recovery(ctx["recovered_fen"], ctx["paid_fen"])
+    if action == "dismiss_objection" and ctx.get("tax_relief"):
+        return "granted"
     return None
+
+
+# Targets a guard may choose instead of the table's (see _guard).
+_OVERRIDES: Mapping[tuple[str, str], frozenset[str]] = {
+    ("reviewed", "approve"): frozenset({AWAITING_SECOND_APPROVAL}),
+    ("objected", "dismiss_objection"): frozenset({"granted"}),
+}
+
+
+def possible_targets(state: str, action: str) -> frozenset[str]:
+    """Every state ``action`` can lead to from ``state`` (table target plus guard overrides); empty if illegal.
+
+    Used to check recorded (before, after) pairs, e.g. audit rows, against the machine.
+    """
+    target = TRANSITIONS.get(state, {}).get(action)
+    if target is None:
+        return frozenset()
+    return frozenset({target}) | _OVERRIDES.get((state, action), frozenset())
 
 
 def next_state(state: str, action: str, **ctx: Any) -> str:
     """The state an award moves to when ``action`` is taken in ``state``.
 
     Context keywords (required where the action needs them; a missing one is a programming error):
-        reason (str): for reject, withdraw, uphold_objection, open_clawback; must be non-empty.
+        reason (str): for reject, withdraw, dismiss_objection, uphold_objection, open_clawback, abandon;
+            must be non-empty.
         tax_relief (bool), notice_ended (bool): for notify and grant out of proposed.
         notice_ended (bool, optional): object is refused once the notice has ended.
         amount_fen (int), second_threshold_fen (int | None): for approve; above the threshold the award
             goes to awaiting_second_approval.
         recovered_fen (int), paid_fen (int): for recover; 0 < recovered <= paid.
+        tax_relief (bool, optional): for dismiss_objection; a 税收减免 award is granted instead of notified.
 
     Raises:
         InvalidTransition: unknown state or action, an action the table does not allow, or a failed guard.

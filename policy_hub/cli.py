@@ -143,4 +143,4 @@ def _fail_early(message: str, code: int) -> None:
     sys.exit(code)
 
 
-from policy_hub import cli_commands, cli_finance, cli_items  # noqa: E402,F401  (register the commands on ``cli``)
+from policy_hub import cli_commands, cli_finance, cli_items, cli_lifecycle  # noqa: E402,F401  (register the commands on ``cli``)

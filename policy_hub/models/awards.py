@@ -69,6 +69,9 @@ class Award(db.Model):
     flagged: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     notice_until: Mapped[date | None] = mapped_column(Date)
+    # 告知承诺: {field code: JSON value} the enterprise declared itself, and when it accepted the terms.
+    declared: Mapped[dict | None] = mapped_column(JSON)
+    commitment_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -125,4 +128,61 @@ class BankReturn(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AwardObjection(db.Model):
+    """An objection filed during an award's 公示, and how finance or the item's department resolved it."""
+
+    __tablename__ = "award_objections"
+    __table_args__ = (
+        CheckConstraint("resolution IS NULL OR resolution IN ('dismissed','upheld')", name="resolution_known"),
+        CheckConstraint("(resolution IS NULL) = (resolved_at IS NULL)", name="resolved_consistently"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolution_reason: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AwardRecovery(db.Model):
+    """One clawback entry (分). The award's ``recovered_fen`` is their sum, and the database keeps it <= paid."""
+
+    __tablename__ = "award_recoveries"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BudgetEntry(db.Model):
+    """A ledger entry that changes an item's budget: ``rebudget`` puts recovered money back (分).
+
+    The item's ``budget_fen`` grows by the entry (and the city allocation's ``amount_fen`` when ``city_code``
+    is set); re-budgeted money never exceeds what was recovered on the item.
+    """
+
+    __tablename__ = "budget_entries"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('rebudget')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(16), default="rebudget")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

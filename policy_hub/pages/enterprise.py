@@ -8,7 +8,7 @@ from flask_login import current_user
 from policy_hub.extensions import db
 from policy_hub.pages.common import page_blueprint, roles_required
 from policy_hub.pages.profile_view import page_profile
-from policy_hub.services import NotFound
+from policy_hub.services import NotFound, commitment
 from policy_hub.services import awards as award_service
 from policy_hub.services import matching as matching_service
 from rules import FIELDS
@@ -32,7 +32,8 @@ def _payee_form() -> dict:
 def home():
     profile = _own_profile()
     listings = matching_service.enterprise_listings(current_user)
-    return render_template("enterprise/home.html", profile=profile, fields=FIELDS, **listings)
+    return render_template("enterprise/home.html", profile=profile, fields=FIELDS, declarable=commitment.declarable,
+                           terms=commitment.TERMS, **listings)
 
 
 @bp.get("/awards/<int:award_id>")
@@ -40,7 +41,8 @@ def home():
 def award(award_id: int):
     record = award_service.get_award(current_user, award_id)
     profile = _own_profile()
-    return render_template("enterprise/award.html", award=record, registered_name=profile and profile["name"])
+    return render_template("enterprise/award.html", award=record, registered_name=profile and profile["name"],
+                           fields=FIELDS)
 
 
 @bp.post("/awards/<int:award_id>/confirm")
@@ -64,7 +66,9 @@ def decline(award_id: int):
 @bp.post("/items/<int:item_id>/apply")
 @roles_required("enterprise")
 def apply(item_id: int):
-    record = award_service.apply_instant(current_user, item_id, **_payee_form())
+    declared = {k.removeprefix("declared_"): v for k, v in request.form.items() if k.startswith("declared_")}
+    record = award_service.apply_instant(current_user, item_id, **_payee_form(), declared=declared,
+                                         accept_terms=request.form.get("accept_terms") == "on")
     db.session.commit()
     flash("申请已提交，即时复核通过，等待财政部门审核", "success")
     return redirect(url_for("enterprise.award", award_id=record.id))

@@ -11,6 +11,7 @@ from disbursement.states import STATES
 from policy_hub.extensions import db
 from policy_hub.pages.common import page_blueprint, roles_required, save_upload
 from policy_hub.pages.profile_view import page_profile
+from policy_hub.services import InputRejected, lifecycle
 from policy_hub.services import awards as award_service
 from policy_hub.services import payouts as payout_service
 
@@ -60,6 +61,51 @@ def reject(award_id: int):
     award_service.reject(current_user, award_id, request.form.get("reason", ""))
     db.session.commit()
     flash(f"奖补 #{award_id} 已驳回", "info")
+    return redirect(url_for("finance.queue"))
+
+
+LIFECYCLE = {  # form action -> (service, message)
+    "withdraw": (lifecycle.withdraw, "已撤回，预留资金已释放"),
+    "abandon": (lifecycle.abandon_payment, "已终止支付，预留资金已释放"),
+    "clawback": (lifecycle.open_clawback, "已发起追回"),
+}
+
+
+@bp.post("/awards/<int:award_id>/<any(withdraw, abandon, clawback):action>")
+@roles_required(*FINANCE)
+def lifecycle_action(award_id: int, action: str):
+    service, message = LIFECYCLE[action]
+    service(current_user, award_id, request.form.get("reason", ""))
+    db.session.commit()
+    flash(f"奖补 #{award_id} {message}", "success")
+    return redirect(url_for("finance.queue"))
+
+
+@bp.post("/awards/<int:award_id>/objection")
+@roles_required(*FINANCE)
+def resolve_objection(award_id: int):
+    uphold = request.form.get("ruling") == "uphold"
+    lifecycle.resolve_objections(current_user, award_id, uphold=uphold, reason=request.form.get("reason", ""))
+    db.session.commit()
+    flash(f"奖补 #{award_id} 异议已处理（{'成立，已撤回' if uphold else '不成立'}）", "success")
+    return redirect(url_for("finance.queue"))
+
+
+@bp.post("/awards/<int:award_id>/recovery")
+@roles_required(*FINANCE)
+def recovery(award_id: int):
+    from decimal import Decimal, InvalidOperation
+
+    from rules.money import yuan_to_fen
+
+    try:
+        amount = yuan_to_fen(Decimal(request.form.get("amount_yuan", "")))
+    except InvalidOperation:
+        raise InputRejected("追回金额应为元，如 1234.56") from None
+    lifecycle.record_recovery(current_user, award_id, amount, request.form.get("reason", ""),
+                              final=request.form.get("final") == "on")
+    db.session.commit()
+    flash(f"奖补 #{award_id} 已登记追回", "success")
     return redirect(url_for("finance.queue"))
 
 

@@ -15,10 +15,16 @@ from disbursement.approval import check_second_approver
 from disbursement.errors import DisbursementError
 from disbursement.states import DEAD_STATES, INITIAL_STATES, next_state
 from policy_hub.extensions import db
-from policy_hub.models import Award, Enterprise, Item, ItemAllocation, MatchResult
+from policy_hub.models import Award, Enterprise, Item, MatchResult
 from policy_hub.models.types import utcnow
 from policy_hub.services import Conflict, InputRejected, NotFound
 from policy_hub.services import audit as audit_service
+from policy_hub.services.budget import (  # noqa: F401  (re-exported: payouts posts and releases here)
+    check_budget,
+    post_payment,
+    release_budget,
+    reserve_budget,
+)
 from policy_hub.services.crypto import encrypt_account
 from policy_hub.services.users import require_enterprise, require_region, require_role
 from rules.money import yuan_to_fen
@@ -117,6 +123,10 @@ def sync_apply_free_awards(fiscal_year: int, items: list[Item], verdicts, as_of:
         elif award.state in ("approved", "scheduled", "payment_failed", "paid") and not award.flagged:
             award.flagged = f"{as_of.isoformat()} 重新匹配后不再符合条件，请财政核查"
             flagged += 1
+    from policy_hub.services.lifecycle import lapse_overdue, post_check_declared  # they import this module
+
+    lapse_overdue(as_of, actor_id)  # notified awards whose item's deadline has passed
+    post_check_declared(as_of, actor_id)  # 告知承诺 values that department data now contradicts
     db.session.flush()
     return created, withdrawn, flagged
 
@@ -171,15 +181,22 @@ def _set_payee(award: Award, account_name: str, bank: str, account_no: str) -> N
     logger.info("award %s payee set (%s)", award.id, mask_account(account_no))
 
 
-def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: str) -> Award:
-    """即申即享: the enterprise applies for an instant-apply item; the stored verdict is re-checked at once.
+def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: str, *,
+                  declared: dict[str, str] | None = None, accept_terms: bool = False) -> Award:
+    """即申即享: the enterprise applies for an instant-apply item; eligibility is re-checked at once.
 
+    ``declared`` ({field code: text}) covers unknown fields by a written commitment (告知承诺), only where the
+    item allows it (``Item.commitment_allowed``) and the enterprise accepts the terms (``accept_terms``). The
+    engine re-evaluates the pair now on the current profile overlaid with the declared values; the award
+    records which values were self-declared (``Award.declared``, ``commitment_accepted_at``).
     Creates an Award (kind ``instant_apply``) in state ``confirmed`` with the verdict's amount, explanation and
     inputs, and the payee account. Idempotent: a live award for the same (item, enterprise, period) is returned
     as it is (the partial unique index ``uq_awards_live_pair`` guards concurrent applications).
-    Raises NotFound (no such listed item), Conflict (not an instant-apply item, or the stored verdict is not
-    eligible), InputRejected (bad account fields).
+    Raises NotFound (no such listed item), Conflict (not an instant-apply item, or the re-check is not
+    eligible), InputRejected (bad account fields, a commitment not allowed or terms not accepted, bad values).
     """
+    from policy_hub.services import commitment
+
     require_role(user, "enterprise")
     item = db.session.get(Item, item_id)
     if item is None or item.status != "listed":
@@ -193,16 +210,28 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
     existing = _live_award(item.id, user.credit_code, period_key)
     if existing is not None:
         return existing
-    # The instant re-check: the engine decides again now, on the enterprise's current profile.
-    from policy_hub.services.matching import evaluate_pair  # matching imports this module
-
-    verdict = evaluate_pair(user.credit_code, item, today)
+    values: dict = {}
+    if declared and any(str(v or "").strip() for v in declared.values()):
+        if not item.commitment_allowed:
+            raise InputRejected(f"事项“{item.name}”不允许以告知承诺代替缺少的信息")
+        if not accept_terms:
+            raise InputRejected("以告知承诺申请须勾选同意承诺条款")
+        missing = commitment.evaluate_with(user.credit_code, item, today, {})
+        values = commitment.parse_declared(declared, commitment.declarable(missing.missing_fields if missing
+                                                                             else ()))
+    # The instant re-check: the engine decides again now, on the current profile and the declared values.
+    verdict = commitment.evaluate_with(user.credit_code, item, today, values)
     if verdict is None or verdict.verdict != "eligible" or verdict.amount is None:
-        raise Conflict(f"即时复核未通过：贵企业当前不符合“{item.name}”的条件")
+        hint = ""
+        if verdict is not None and verdict.verdict == "unknown":
+            hint = "（缺少信息：" + "、".join(verdict.missing_fields) + "）"
+        raise Conflict(f"即时复核未通过：贵企业当前不符合“{item.name}”的条件{hint}")
     award = Award(item_id=item.id, item_revision=item.revision, credit_code=user.credit_code,
                   fiscal_year=item.fiscal_year, period_key=period_key, kind="instant_apply",
                   state=INITIAL_STATES["instant_apply"], amount_fen=yuan_to_fen(verdict.amount), as_of=today,
-                  explanation=verdict.explanation, inputs=verdict.inputs)
+                  explanation=verdict.explanation, inputs=verdict.inputs,
+                  declared=commitment.to_json(values) or None,
+                  commitment_accepted_at=utcnow() if values else None)
     _set_payee(award, account_name, bank, account_no)
     try:
         with db.session.begin_nested():
@@ -214,7 +243,8 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
             raise
         return existing
     audit_service.record(user.id, "award.apply", "award", award.id, None,
-                         {"state": award.state, "amount_fen": award.amount_fen, "item_id": item.id})
+                         {"state": award.state, "amount_fen": award.amount_fen, "item_id": item.id,
+                          "declared_fields": sorted(values)})
     return award
 
 
@@ -243,12 +273,25 @@ def review(user, award_id: int) -> Award:
 
 
 def _recheck_eligible(award: Award) -> None:
-    """Eligibility is re-checked at approval: the stored verdict must still be eligible for this pair."""
-    result = db.session.scalar(select(MatchResult).where(
-        MatchResult.item_id == award.item_id, MatchResult.credit_code == award.credit_code,
-        MatchResult.fiscal_year == award.fiscal_year))
-    if result is None or result.verdict != "eligible" or award.item.status != "listed":
-        raise Conflict("审批时复核资格未通过：该企业当前不符合条件，或事项已下架")
+    """Eligibility is re-checked at approval: the stored verdict must still be eligible for this pair.
+
+    An award with self-declared values (告知承诺) is re-evaluated now on the current profile overlaid with them.
+    """
+    if award.item.status != "listed":
+        raise Conflict("审批时复核资格未通过：事项已下架")
+    if award.declared:
+        from policy_hub.services import commitment
+
+        verdict = commitment.evaluate_with(award.credit_code, award.item, award.as_of,
+                                           commitment.from_json(award.declared))
+        ok = verdict is not None and verdict.verdict == "eligible"
+    else:
+        result = db.session.scalar(select(MatchResult).where(
+            MatchResult.item_id == award.item_id, MatchResult.credit_code == award.credit_code,
+            MatchResult.fiscal_year == award.fiscal_year))
+        ok = result is not None and result.verdict == "eligible"
+    if not ok:
+        raise Conflict("审批时复核资格未通过：该企业当前不符合条件")
 
 
 def approve(user, award_id: int) -> Award:
@@ -273,6 +316,8 @@ def approve(user, award_id: int) -> Award:
         raise Conflict(str(exc)) from exc
     if transition(award, action, user.id, amount_fen=award.amount_fen, second_threshold_fen=threshold) == "approved":
         reserve_budget(award)
+    else:
+        check_budget(award)  # budget re-checked at the first approval too; reserved at the final one
     return award
 
 
@@ -296,63 +341,6 @@ def state_counts(user) -> dict[str, int]:
         if within(region_code, user.region_code):
             counts[state] = counts.get(state, 0) + n
     return counts
-
-
-def reserve_budget(award: Award) -> None:
-    """Reserve the award's amount with conditional UPDATEs (never read-check-write), item then city allocation.
-
-    Raises Conflict when the item budget or the city's allocation (money or slots) would be exceeded.
-    """
-    item, amount = award.item, award.amount_fen
-    if item.budget_fen is None:
-        raise Conflict(f"事项 {item.code} 未设置资金规模，不能审批拨付")
-    res = db.session.execute(
-        update(Item).where(Item.id == item.id, Item.reserved_fen + Item.paid_fen + amount <= Item.budget_fen)
-        .values(reserved_fen=Item.reserved_fen + amount).execution_options(synchronize_session=False))
-    if res.rowcount != 1:
-        raise Conflict(f"事项 {item.code} 预算不足，无法审批")
-    if item.allocations:
-        ent = db.session.get(Enterprise, award.credit_code)
-        city = ent.city_code if ent else None
-        res = db.session.execute(
-            update(ItemAllocation).where(
-                ItemAllocation.item_id == item.id, ItemAllocation.city_code == city,
-                (ItemAllocation.amount_fen.is_(None))
-                | (ItemAllocation.reserved_fen + ItemAllocation.paid_fen + amount <= ItemAllocation.amount_fen),
-                (ItemAllocation.slots.is_(None)) | (ItemAllocation.used_slots + 1 <= ItemAllocation.slots),
-            ).values(reserved_fen=ItemAllocation.reserved_fen + amount, used_slots=ItemAllocation.used_slots + 1)
-            .execution_options(synchronize_session=False))
-        if res.rowcount != 1:
-            raise Conflict(f"事项 {item.code} 在 {city} 的分市名额或额度已用完")
-    db.session.expire(item)
-
-
-def post_payment(award: Award) -> None:
-    """Reserved -> paid on the item and the city allocation."""
-    amount = award.amount_fen
-    db.session.execute(update(Item).where(Item.id == award.item_id).values(
-        reserved_fen=Item.reserved_fen - amount, paid_fen=Item.paid_fen + amount))
-    _allocation_update(award, paid=True)
-    award.paid_fen = amount
-
-
-def release_budget(award: Award) -> None:
-    """Give the reservation back (final payment failure or a withdrawal after approval)."""
-    amount = award.amount_fen
-    db.session.execute(update(Item).where(Item.id == award.item_id).values(reserved_fen=Item.reserved_fen - amount))
-    _allocation_update(award, paid=False)
-
-
-def _allocation_update(award: Award, *, paid: bool) -> None:
-    ent = db.session.get(Enterprise, award.credit_code)
-    if not award.item.allocations or ent is None:
-        return
-    amount = award.amount_fen
-    values = ({"reserved_fen": ItemAllocation.reserved_fen - amount, "paid_fen": ItemAllocation.paid_fen + amount}
-              if paid else {"reserved_fen": ItemAllocation.reserved_fen - amount,
-                            "used_slots": ItemAllocation.used_slots - 1})
-    db.session.execute(update(ItemAllocation).where(
-        ItemAllocation.item_id == award.item_id, ItemAllocation.city_code == ent.city_code).values(**values))
 
 
 def enterprise_names(credit_codes) -> dict[str, str]:

@@ -23,12 +23,14 @@ from disbursement import (
     reserve,
 )
 from disbursement.errors import MissingReason
+from disbursement.states import possible_targets
 
 # Copied by hand from DESIGN.md "Awards and disbursement": state -> next states, plus withdraw from the
 # not-yet-approved states (DESIGN: re-matching withdraws any not-yet-approved award no longer eligible).
 DESIGN_NEXT = {
     "proposed": {"objected", "notified", "granted", "withdrawn"},
-    "objected": {"notified", "withdrawn"},
+    # plus granted: a dismissed objection on a 税收减免 award takes that award's notice exit (see states.py).
+    "objected": {"notified", "withdrawn", "granted"},
     "notified": {"confirmed", "declined", "lapsed", "withdrawn"},
     "confirmed": {"reviewed", "rejected", "withdrawn"},
     "reviewed": {"approved", "awaiting_second_approval", "rejected", "withdrawn"},
@@ -60,7 +62,9 @@ def ctx_variants(state: str, action: str) -> list[dict]:
         return [{"tax_relief": False, "notice_ended": True}]
     if state == "proposed" and action == "grant":
         return [{"tax_relief": True, "notice_ended": True}]
-    if action in ("reject", "withdraw", "uphold_objection", "open_clawback"):
+    if action == "dismiss_objection":
+        return [{"reason": "异议不成立"}, {"reason": "异议不成立", "tax_relief": True}]
+    if action in ("reject", "withdraw", "uphold_objection", "open_clawback", "abandon"):
         return [{"reason": "复核发现不符合条件"}]
     if action == "recover":
         return [{"recovered_fen": 500, "paid_fen": 500}]
@@ -215,3 +219,25 @@ def test_a_walk_of_valid_actions_never_leaves_a_final_state_except_into_clawback
         assert reserved == (amount if state in RESERVING_STATES else 0)
         assert paid == (amount if state in {"paid", "clawback_pending", "recovered"} else 0)
         assert reserved + paid <= budget
+
+
+@pytest.mark.parametrize("state", sorted(DESIGN_NEXT))
+def test_possible_targets_are_exactly_what_next_state_can_reach(state):
+    for action in ACTIONS:
+        reached = {next_state(state, action, **ctx) for ctx in ctx_variants(state, action)} if (
+            action in allowed_actions(state)) else set()
+        assert possible_targets(state, action) == reached
+
+
+@pytest.mark.parametrize("action", ["dismiss_objection", "uphold_objection", "abandon", "open_clawback"])
+def test_objection_rulings_abandonment_and_clawback_need_a_reason(action):
+    state = {"dismiss_objection": "objected", "uphold_objection": "objected", "abandon": "payment_failed",
+             "open_clawback": "paid"}[action]
+    with pytest.raises(MissingReason):
+        next_state(state, action, reason="  ")
+
+
+def test_a_dismissed_objection_notifies_the_enterprise_and_grants_a_tax_relief_award():
+    assert next_state("objected", "dismiss_objection", reason="不成立") == "notified"
+    assert next_state("objected", "dismiss_objection", reason="不成立", tax_relief=True) == "granted"
+    assert next_state("objected", "uphold_objection", reason="成立", tax_relief=True) == "withdrawn"
