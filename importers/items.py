@@ -123,9 +123,14 @@ def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
     items: list[ItemRecord] = []
     seen: dict[tuple[str, str], int] = {}
     all_codes: set[str] = set()
+    shared_budget = _merged_over_rows(sheet, header, "budget")
     for row_no, values in data_rows(sheet, header):
         row = _RowReader(sheet, header, row_no, values)
         record = row.read()
+        if row_no in shared_budget:
+            first, last = shared_budget[row_no]
+            row.error("budget", f"资金规模是跨第 {first}–{last} 行的合并单元格：合并会让每个事项都计入同一笔资金，"
+                                "总额成倍放大；请拆分单元格，逐行填写各事项自己的资金规模")
         if record.get("code"):
             all_codes.add(record["code"])
         key = (record.get("region_code"), record.get("code"))
@@ -145,6 +150,18 @@ def read_items(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) ->
     return ItemImport(items, allocations, errors, warnings, sheet.name,
                       alloc_sheet.name if alloc_sheet else None,
                       sheet_note=sheet_note([s for s in sheets if s is not alloc_sheet], sheet))
+
+
+def _merged_over_rows(sheet: Sheet, header: Header, fld: str) -> dict[int, tuple[int, int]]:
+    """Data rows whose ``fld`` cell lies in a merged range spanning several rows: row -> (first, last).
+
+    A merged 政策名称 may rightly repeat; a merged budget would give each item the whole pot (money invented).
+    """
+    col = header.columns.get(fld)
+    if col is None:
+        return {}
+    spans = [(lo, hi) for lo, hi, c0, c1 in sheet.merged if c0 <= col + 1 <= c1 and hi > lo and hi > header.row]
+    return {r: (lo, hi) for lo, hi in spans for r in range(max(lo, header.row + 1), hi + 1)}
 
 
 class _RowReader:
@@ -214,10 +231,12 @@ class _RowReader:
         return v
 
     def _code(self, raw: Any) -> str | None:
+        # label "": parse() prefixes the column name to the message.
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            text = cells.code_text(raw, len(cells.show(raw)), "")  # raises when digits were lost
             self.warnings.append(self._issue("code", "事项编码以数字存储，已按文本读取；请确认未丢失前导零"))
-            return cells.code_text(raw, len(cells.show(raw)), "事项编码")
-        return cells.code_text(raw, label="事项编码")
+            return text
+        return cells.code_text(raw, label="")
 
     def _region(self) -> str | None:
         raw = self.raw("region_code")

@@ -13,7 +13,7 @@ import io
 import logging
 import os
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ class Sheet:
     rows: list[tuple[int, list[Any]]]
     epoch: datetime | None = None  # the workbook's date system, None for CSV
     is_csv: bool = False
+    # merged ranges as (min_row, max_row, min_col, max_col), 1-based inclusive; already filled into ``rows``
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 def load_sheets(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> list[Sheet]:

@@ -246,8 +246,10 @@ def load_xlsx(data: bytes, name: str, limits: Any) -> list[Any]:
         grid = [list(r) for r in ws.iter_rows(max_row=scan.max_row, max_col=scan.max_col, values_only=True)]
         for (r, c), marker in scan.unreadable.items():
             grid[r - 1][c - 1] = marker
-        fill_merges(grid, [(m.min_row, m.max_row, m.min_col, m.max_col) for m in ws.merged_cells.ranges])
-        sheets.append(Sheet(name=ws.title, rows=[(i + 1, v) for i, v in enumerate(grid)], epoch=book.epoch))
+        merged = [(m.min_row, m.max_row, m.min_col, m.max_col) for m in ws.merged_cells.ranges]
+        fill_merges(grid, merged)
+        sheets.append(Sheet(name=ws.title, rows=[(i + 1, v) for i, v in enumerate(grid)], epoch=book.epoch,
+                            merged=merged))
     return sheets
 
 
@@ -275,8 +277,9 @@ def load_xls(data: bytes, name: str, limits: Any) -> list[Any]:
         if sh.ncols > limits.max_columns:
             raise FileTooLargeError(f"工作表 {sh.name} 有 {sh.ncols} 列，超过上限 {limits.max_columns} 列")
         grid = [[_xls_value(sh.cell(r, c), book.datemode) for c in range(sh.row_len(r))] for r in range(sh.nrows)]
-        fill_merges(grid, [(rlo + 1, rhi, clo + 1, chi) for rlo, rhi, clo, chi in sh.merged_cells])
-        sheets.append(Sheet(name=sh.name, rows=[(i + 1, v) for i, v in enumerate(grid)], epoch=epoch))
+        merged = [(rlo + 1, rhi, clo + 1, chi) for rlo, rhi, clo, chi in sh.merged_cells]
+        fill_merges(grid, merged)
+        sheets.append(Sheet(name=sh.name, rows=[(i + 1, v) for i, v in enumerate(grid)], epoch=epoch, merged=merged))
         book.unload_sheet(index)
     return sheets
 

@@ -163,3 +163,14 @@ def test_a_two_row_header_without_merges_takes_blank_names_from_the_group_row(wr
     assert result.errors == []
     v = result.items[0].values
     assert (v["fiscal_year"], v["apply_start"], v["cap"]) == (2025, date(2026, 3, 1), Decimal("100000"))
+
+
+def test_a_budget_merged_over_several_items_is_refused_not_multiplied(write_xlsx):
+    rows = [GROUP_ROW, SUB_ROW, grouped_row(1, "科技政策", "K-1", budget="3000"), grouped_row(2, None, "K-2", budget=None),
+            grouped_row(3, None, "K-3", budget=None), grouped_row(4, None, "K-4", budget="50")]
+    result = read_items(write_xlsx(rows, merges=["B1:C1", "D1:H1", "J1:K1", "L1:M1", "N1:N2", "O1:O2", "P1:P2",
+                                                 "B3:B5", "K3:K5", "L3:L5"]))
+    assert [(e.row, e.column, e.value) for e in result.errors] == [(r, "资金规模（万元）", "3000") for r in (3, 4, 5)]
+    assert all("跨第 3–5 行的合并单元格" in e.message for e in result.errors)
+    assert [(r.values["code"], r.values["cap"], r.values["budget"]) for r in result.items] == [
+        ("K-4", Decimal("100000"), Decimal("500000"))]
