@@ -174,3 +174,13 @@ def test_a_budget_merged_over_several_items_is_refused_not_multiplied(write_xlsx
     assert all("跨第 3–5 行的合并单元格" in e.message for e in result.errors)
     assert [(r.values["code"], r.values["cap"], r.values["budget"]) for r in result.items] == [
         ("K-4", Decimal("100000"), Decimal("500000"))]
+
+
+def test_an_item_code_that_lost_digits_as_a_number_is_one_error_without_a_warning(write_xlsx):
+    row = grouped_row(1, "科技政策", "X")
+    row[3] = 914401051234567936  # 事项编码 typed into a number cell
+    rows = [GROUP_ROW, SUB_ROW, row]
+    result = read_items(write_xlsx(rows, merges=["B1:C1", "D1:H1", "J1:K1", "L1:M1", "N1:N2", "O1:O2", "P1:P2"]))
+    assert [(e.row, e.column) for e in result.errors] == [(3, "事项编码")]
+    assert result.errors[0].message.startswith("事项编码以数字存储（914401051234567936）")
+    assert [w for w in result.warnings if w.column == "事项编码"] == []
