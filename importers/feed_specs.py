@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from importers.header import Column
+from rules.vocabulary import FIELDS
 
 OPERATING_STATUSES = ("存续", "在业", "吊销", "注销", "迁出")
 TAX_CREDIT_RATINGS = ("A", "B", "M", "C", "D")
@@ -18,6 +19,7 @@ class FeedColumn(Column):
     kind: str = "text"
     choices: tuple[str, ...] = ()
     default_unit: str | None = None  # money unit when neither header nor cell says
+    cross_check: bool = False  # another department owns the field: kept as this source's value, for conflicts
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ SPECS: dict[str, FeedSpec] = {
         FeedColumn("tax_paid", ("纳税总额",), kind="money"),
         FeedColumn("rd_expense", ("研发费用",), kind="money"),
         FeedColumn("tax_credit_rating", ("纳税信用等级",), kind="enum", choices=TAX_CREDIT_RATINGS),
+        # Cross-check: 所得税年报 reports 从业人数, which 人社 owns. Kept as the tax value, never the profile's.
+        FeedColumn("employees", ("从业人数", "从业人数(年平均)"), kind="int", cross_check=True),
     ), yearly=True),
     "hr": FeedSpec("hr", "人社", (
         _code(), _year(), _names("单位名称", "企业名称"),
@@ -83,6 +87,36 @@ SPECS: dict[str, FeedSpec] = {
                    kind="bool"),
     )),
 }
+
+
+# Fields that more than one department reports (cross-check columns): the only ones that can be in conflict.
+CROSS_CHECK_FIELDS = frozenset(col.field for spec in SPECS.values() for col in spec.columns if col.cross_check)
+
+
+def foreign_columns(source: str) -> dict[str, tuple[str, str]]:
+    """Header names of other departments' own columns -> (field, owning source), for ``source``'s files.
+
+    A feed updates only the fields its department owns (DESIGN.md "Vocabulary"): such a column in its file is
+    ignored, with a warning, unless ``source``'s spec declares it as a cross-check column.
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for other, spec in SPECS.items():
+        if other == source:
+            continue
+        for col in spec.columns:
+            if col.kind in ("credit_code", "year", "ignore"):
+                continue
+            for name in col.names:
+                out.setdefault(name, (col.field, owner(other, col.field)))
+    return out
+
+
+def owner(source: str, fld: str) -> str:
+    """The department that owns ``fld`` as read by ``source``'s spec (rules.vocabulary; list columns: the list's)."""
+    if source in ("qualifications", "credit") or fld not in FIELDS:
+        return source
+    return FIELDS[fld].source
+
 
 # 上年度营业收入 is revenue of the row's own 年度: the prefix never shifts the year.
 HEADER_PREFIXES = ("上年度", "本年度", "年度")

@@ -33,6 +33,7 @@ REGISTRATION_SOURCE = "market"
 CREDIT_SOURCE = "credit"
 QUALIFICATION_FIELDS = ("qualifications", "qualified_on", "first_qualified_on")
 OBSERVATION_COLUMNS = ("credit_code", "field", "value", "fiscal_year", "source", "seq")
+RESOLUTION_COLUMNS = ("credit_code", "field", "fiscal_year", "source", "value")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def build_profiles(
     as_of: date,
     closed_lists: frozenset[str],
     credit_list_imported: bool,
+    resolutions: pd.DataFrame | None = None,
 ) -> ProfileBuild:
     """Build the current profile of every registered enterprise for fiscal year ``fiscal_year``.
 
@@ -89,6 +91,11 @@ def build_profiles(
             open-ended). Recognitions dated after ``as_of`` are ignored altogether.
         closed_lists: qualification names whose authoritative list was imported (closed world).
         credit_list_imported: whether the 严重失信 list was imported; then absence from it means False.
+        resolutions: the data officer's conflict resolutions, one row per key. Columns: credit_code (str),
+            field (str, plain code), fiscal_year (Int64, NA for snapshot fields), source (str, the chosen
+            source), value (typed, the chosen source's value when resolved). A resolution overrides the
+            authoritative source, and records no conflict, only while ``source``'s latest value still equals
+            ``value``; otherwise it is stale and ignored.
 
     Returns:
         ProfileBuild. Each profile holds the reported fields, ``credit_code``, ``qualifications``
@@ -125,6 +132,7 @@ def build_profiles(
         if source not in slot or slot[source][0] < seq:
             slot[source] = (int(seq), value)
 
+    chosen = _resolution_map(resolutions)
     build = ProfileBuild(unregistered=sorted(seen - registered))
     for code in sorted(registered):
         build.profiles[code] = {"credit_code": code, "closed_lists": frozenset(closed_lists)}
@@ -133,7 +141,11 @@ def build_profiles(
     for (code, fld, year), by_source in sorted(scalar.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
         if code not in build.profiles:
             continue
-        source, value = _resolve(code, fld, year, by_source, build.conflicts)
+        pick = chosen.get((code, fld, year))
+        if pick is not None and pick[0] in by_source and _same(by_source[pick[0]][1], pick[1]):
+            source, value = pick[0], by_source[pick[0]][1]
+        else:
+            source, value = _resolve(code, fld, year, by_source, build.conflicts)
         key = fld if year is None or year == fiscal_year else f"{fld}_prev"
         build.profiles[code][key] = value
         build.sources[code][key] = source
@@ -149,6 +161,21 @@ def build_profiles(
     if build.unregistered:
         logger.info("%s enterprises have observations but no registration", len(build.unregistered))
     return build
+
+
+def _resolution_map(resolutions: pd.DataFrame | None) -> dict[tuple[str, str, int | None], tuple[str, Any]]:
+    if resolutions is None or len(resolutions) == 0:
+        return {}
+    missing_cols = [c for c in RESOLUTION_COLUMNS if c not in resolutions.columns]
+    if missing_cols:
+        raise ValueError(f"resolutions lack columns {missing_cols}")
+    out = {}
+    for code, fld, year, source, value in resolutions.loc[:, list(RESOLUTION_COLUMNS)].itertuples(
+        index=False, name=None
+    ):
+        key_year = None if year is None or pd.isna(year) else int(year)
+        out[(str(code), fld, key_year)] = (source, value)
+    return out
 
 
 def _year_of(fld: str, year: Any, fiscal_year: int) -> int | None | bool:

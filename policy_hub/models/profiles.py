@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from policy_hub.extensions import db
@@ -41,6 +41,24 @@ class Observation(db.Model):
     import_id: Mapped[int] = mapped_column(ForeignKey("import_batches.id"), index=True)
     row: Mapped[int | None] = mapped_column(Integer)
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConflictResolution(db.Model):
+    """The data officer's choice where sources disagree on (enterprise, field, fiscal year): use ``source``'s
+    value ``value`` (encoded JSON, as in Observation). Append-only: the latest row per key applies, and only while
+    that source still reports that value; a new disagreeing observation reopens the conflict."""
+
+    __tablename__ = "conflict_resolutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32))
+    value: Mapped[object] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Enterprise(db.Model):

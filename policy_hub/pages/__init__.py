@@ -19,12 +19,12 @@ def _load_user(user_id: str):
 
 def register_pages(app: Flask) -> None:
     """Register the page blueprints, the session login and the template helpers."""
-    from policy_hub.pages import admin, auth, data, enterprise, finance, province
+    from policy_hub.pages import admin, auth, conflicts, data, enterprise, finance, province
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
     install_template_helpers(app)
-    for module in (auth, enterprise, admin, data, finance, province):
+    for module in (auth, enterprise, admin, data, conflicts, finance, province):
         app.register_blueprint(module.bp)

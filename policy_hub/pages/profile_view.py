@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from flask import request
 
 from policy_hub.pages.common import region_name, today
-from policy_hub.services.profiles import read_profile
+from policy_hub.services.profiles import provenance, read_profile
 from rules import FIELDS, SOURCES
 from rules.money import format_yuan, yuan_to_fen
 
@@ -21,12 +21,15 @@ UNITS = {"persons": " 人", "months": " 个月"}
 
 def page_profile(user, credit_code: str) -> dict:
     """read_profile for the current page (recorded for staff), shaped for ``_profile.html``:
-    ``{credit_code, name, region_name, fiscal_year, fields: [{label, value, source}]}``."""
+    ``{credit_code, name, region_name, fiscal_year, fields: [{label, value, source, filename, imported_at}]}``
+    (file and UTC import time of the value's observation, None for derived or defaulted values)."""
     as_of = today()
     profile = read_profile(user, credit_code, f"{request.method} {request.path}", as_of.year - 1, as_of)
     values, sources = profile["values"], profile["sources"]
+    where = provenance(credit_code, profile["fiscal_year"], sources)
     fields = [{"label": FIELDS[code].label, "value": show(code, values.get(code)),
-               "source": SOURCES.get(sources.get(code), "—") if values.get(code) is not None else "—"}
+               "source": SOURCES.get(sources.get(code), "—") if values.get(code) is not None else "—",
+               "filename": where.get(code, {}).get("filename"), "imported_at": where.get(code, {}).get("imported_at")}
               for code in KEY_FIELDS]
     return {"credit_code": credit_code, "name": profile["name"], "fiscal_year": profile["fiscal_year"],
             "region_name": region_name(values.get("region_code")), "fields": fields}

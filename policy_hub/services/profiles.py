@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from sqlalchemy import select
+
 from policy_hub.extensions import db
-from policy_hub.models import Enterprise, ProfileAccess, User
+from policy_hub.models import Enterprise, ImportBatch, Observation, ProfileAccess, User
 from policy_hub.services import NotFound
-from policy_hub.services.feeds import load_observations
+from policy_hub.services.feeds import RECOGNITION, load_observations
 from policy_hub.services.matching import profiles_for_year
 from policy_hub.services.users import require_enterprise, require_region, require_role
 from rules.derived import derive
@@ -49,6 +51,31 @@ def profile_of(credit_code: str, fiscal_year: int, as_of: date) -> dict:
             sources.setdefault(code, DERIVED_SOURCE)
     return {"credit_code": credit_code, "name": profile.get("name"), "fiscal_year": fiscal_year, "as_of": as_of,
             "values": values, "sources": {k: v for k, v in sorted(sources.items()) if k in values}}
+
+
+def provenance(credit_code: str, fiscal_year: int, sources: dict[str, str]) -> dict[str, dict]:
+    """Where each profile value came from: field code -> ``{source, filename, imported_at (UTC datetime)}`` of
+    the latest observation of that field (and year) from the source it was taken from (``sources`` as returned
+    by :func:`profile_of`). Derived and closed-world default values have no entry."""
+    latest: dict[tuple, tuple[str, object]] = {}
+    rows = db.session.execute(
+        select(Observation.field, Observation.fiscal_year, Observation.source, ImportBatch.filename,
+               Observation.observed_at)
+        .join(ImportBatch, ImportBatch.id == Observation.import_id)
+        .where(Observation.credit_code == credit_code).order_by(Observation.id))
+    for fld, year, source, filename, at in rows:
+        latest[(fld, year, source)] = (filename, at)
+    out = {}
+    for key, source in sources.items():
+        spec = FIELDS[key]
+        base = key[:-5] if key.endswith("_prev") and key[:-5] in FIELDS else key
+        year = (fiscal_year - 1 if base != key else fiscal_year) if spec.yearly else None
+        if key in ("qualifications", "qualified_on", "first_qualified_on"):
+            base = RECOGNITION
+        found = latest.get((base, year, source))
+        if found is not None:
+            out[key] = {"source": source, "filename": found[0], "imported_at": found[1]}
+    return out
 
 
 def read_profile(user: User, credit_code: str, endpoint: str, fiscal_year: int, as_of: date) -> dict:
