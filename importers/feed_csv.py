@@ -21,7 +21,7 @@ import pandas as pd
 
 from importers.errors import FileTooLargeError
 from importers.header import HEADER_SCAN_ROWS, Column, Header, find_header
-from importers.source import OLE_MAGIC, ZIP_MAGIC, Limits, Sheet, decode_text
+from importers.source import OLE_MAGIC, ZIP_MAGIC, Limits, Sheet, decode_text, refuse_non_table
 
 BLOCK = 4 * 1024 * 1024
 
@@ -64,6 +64,8 @@ def open_csv(path: str | os.PathLike[str], columns: tuple[Column, ...], prefixes
         raise FileTooLargeError(f"文件 {path.name} 大小 {size} 字节，超过上限 {limits.max_file_bytes} 字节")
     with path.open("rb") as fh:
         head = fh.read(BLOCK)
+    if not head.startswith((ZIP_MAGIC, OLE_MAGIC)):
+        refuse_non_table(head, path.name)  # the same refusals (empty, PDF, HTML, UTF-16...) as load_sheets
     if head.startswith((ZIP_MAGIC, OLE_MAGIC)) or b"\x00" in head or b'"' in head or not head.strip():
         return None
     encoding, lines = _scan(path, head)

@@ -15,7 +15,7 @@ from importers.feeds import FAST_SOURCES, FeedReader
 from policy_hub.extensions import db
 from policy_hub.models import Enterprise, ImportBatch, Observation, User
 from policy_hub.models.types import utcnow
-from policy_hub.services import InputRejected, feed_bulk
+from policy_hub.services import InputRejected, feed_bulk, import_limits
 from policy_hub.services import audit as audit_service
 from policy_hub.services.users import require_role
 from rules import regions
@@ -65,7 +65,7 @@ def import_feed(path: str | Path, source: str, user: User, *, commit: bool = Fal
     path = Path(path)
     if source in FAST_SOURCES:
         return _import_in_chunks(path, source, user, commit=commit, skip_invalid=skip_invalid, filename=filename)
-    result = read_feed(path, source)
+    result = read_feed(path, source, import_limits("feed"))
     errors = [i.to_dict() for i in result.errors]
     obs = result.observations
     latest = _latest_values(source)
@@ -136,7 +136,7 @@ def _import_in_chunks(path: Path, source: str, user: User, *, commit: bool, skip
     On commit the chunks are written inside a savepoint, which is rolled back when the file has errors (and
     ``skip_invalid`` is false) or nothing is new, so a refused or unchanged import writes nothing.
     """
-    reader = FeedReader(path, source)
+    reader = FeedReader(path, source, import_limits("feed"))
     compare = db.session.scalar(select(Observation.id).where(Observation.source == source).limit(1)) is not None
     counts = {"rows": 0, "observations": 0, "new_observations": 0}
     errors: list[dict] = []

@@ -48,3 +48,20 @@ def _city_admin():
     from types import SimpleNamespace
 
     return SimpleNamespace(id=1, role="city_admin", region_code="140100", username="t")
+
+
+def test_feed_row_cap_comes_from_config(tmp_path, monkeypatch):
+    from policy_hub.services import feeds as feed_service
+
+    app = _app(tmp_path, monkeypatch, FEED_MAX_ROWS="2")
+    path = tmp_path / "credit.csv"
+    path.write_text("统一社会信用代码,企业名称\n" + "91140100MA0000000A,甲\n" * 4, encoding="utf-8")
+    with app.app_context(), pytest.raises(ImportFileError) as exc:
+        feed_service.import_feed(path, "credit", _data_officer())
+    assert "超过上限 2 行" in str(exc.value)
+
+
+def _data_officer():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=1, role="data_officer", region_code="140000", username="d")

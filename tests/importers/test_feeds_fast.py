@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
+from importers import ImportFileError
 from importers.feed_fast import credit_codes_valid
 from importers.feeds import FeedReader, read_feed
 
@@ -124,3 +126,17 @@ def test_the_fast_path_equals_the_per_row_reader_on_messy_market_files(tmp_path,
     pd.testing.assert_frame_equal(fast_obs, obs)
     assert [type(v) for v in fast_obs.value] == [type(v) for v in obs.value]
     assert (fast_err, fast_warn, fast_n) == (err, warn, n)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "空文件"),
+    (b"   \r\n\r\n", "空"),
+    (b"%PDF-1.7\n1 0 obj\n", "PDF"),
+    (b"<html><body><table><tr><td>x</td></tr></table></body></html>", "网页（HTML）"),
+])
+def test_non_tables_are_refused_by_name_on_the_fast_csv_path_too(tmp_path, content, expected):
+    path = tmp_path / "tax.csv"
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError) as exc:
+        read_feed(path, "tax")
+    assert expected in str(exc.value)
