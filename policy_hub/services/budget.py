@@ -6,10 +6,10 @@ CHECK constraints on ``items`` and ``item_allocations`` refuse anything that wou
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from policy_hub.extensions import db
-from policy_hub.models import Award, Enterprise, Item, ItemAllocation
+from policy_hub.models import Award, BudgetEntry, Enterprise, Item, ItemAllocation
 from policy_hub.services import Conflict
 
 
@@ -98,3 +98,16 @@ def _allocation_update(award: Award, *, paid: bool) -> None:
                             "used_slots": ItemAllocation.used_slots - 1})
     db.session.execute(update(ItemAllocation).where(
         ItemAllocation.item_id == award.item_id, ItemAllocation.city_code == ent.city_code).values(**values))
+
+
+def rebudgeted(item_id: int | None) -> tuple[int, dict[str, int]]:
+    """Re-budget entries of an item (分): (total on the item, {city_code: total on that city's allocation}).
+
+    The item list file states the budget as listed; ``items.budget_fen`` is that plus these entries, so a
+    re-import keeps money put back after clawbacks (services.items adds them back, and compares without them).
+    """
+    if item_id is None:
+        return 0, {}
+    rows = db.session.execute(select(BudgetEntry.city_code, func.sum(BudgetEntry.amount_fen))
+                              .where(BudgetEntry.item_id == item_id).group_by(BudgetEntry.city_code)).all()
+    return sum(int(s) for _, s in rows), {c: int(s) for c, s in rows if c is not None}

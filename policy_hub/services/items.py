@@ -20,6 +20,7 @@ from policy_hub.extensions import db
 from policy_hub.models import ImportBatch, Item, ItemAllocation, ItemRevision, User
 from policy_hub.services import InputRejected, NotFound, import_limits
 from policy_hub.services import audit as audit_service
+from policy_hub.services.budget import rebudgeted
 from policy_hub.services.users import can_see_region, require_region, require_role
 from rules import regions
 from rules.money import fen_to_yuan, format_yuan, yuan_to_fen
@@ -68,8 +69,13 @@ def item_snapshot(item: Item) -> dict:
         col = MONEY_FIELDS.get(name, name)
         value = getattr(item, col)
         out[col] = value.isoformat() if isinstance(value, dt.date) else value
+    total, by_city = rebudgeted(item.id)  # compared and exported as listed, without re-budgeted money
+    if out["budget_fen"] is not None:
+        out["budget_fen"] -= total
     out["allocations"] = [
-        {"city_code": a.city_code, "slots": a.slots, "amount_fen": a.amount_fen} for a in item.allocations
+        {"city_code": a.city_code, "slots": a.slots,
+         "amount_fen": None if a.amount_fen is None else a.amount_fen - by_city.get(a.city_code, 0)}
+        for a in item.allocations
     ]
     return out
 
@@ -195,6 +201,9 @@ def _write_item(item: Item | None, new: dict, batch: ImportBatch, user: User) ->
             value = dt.date.fromisoformat(value)
         setattr(item, key, value)
     db.session.flush()
+    total, by_city = rebudgeted(item.id)
+    if item.budget_fen is not None:
+        item.budget_fen += total
     existing = {a.city_code: a for a in item.allocations}
     for alloc in new["allocations"]:
         row = existing.get(alloc["city_code"])
@@ -202,7 +211,8 @@ def _write_item(item: Item | None, new: dict, batch: ImportBatch, user: User) ->
             row = ItemAllocation(item_id=item.id, city_code=alloc["city_code"], used_slots=0, reserved_fen=0,
                                  paid_fen=0)
             db.session.add(row)
-        row.slots, row.amount_fen = alloc["slots"], alloc["amount_fen"]
+        row.slots = alloc["slots"]
+        row.amount_fen = None if alloc["amount_fen"] is None else alloc["amount_fen"] + by_city.get(alloc["city_code"], 0)
     db.session.add(ItemRevision(item_id=item.id, revision=item.revision, values=new, import_id=batch.id))
     db.session.flush()
     audit_service.record(user.id, "item.create" if before is None else "item.revise", "item", item.id, before,
@@ -286,21 +296,23 @@ def delist_items(user: User, item_ids) -> list[Item]:
 
 def item_values(item: Item) -> dict:
     """The stored item by DESIGN.md field names: cap/budget as Decimal 元, dates as dates (import/export form)."""
+    snap = item_snapshot(item)
     out = {name: getattr(item, MONEY_FIELDS.get(name, name)) for name in ITEM_FIELDS}
     for name, col in MONEY_FIELDS.items():
-        fen = getattr(item, col)
-        out[name] = None if fen is None else fen_to_yuan(fen)
+        out[name] = None if snap[col] is None else fen_to_yuan(snap[col])
     return out
 
 
 def item_json(item: Item) -> dict:
     """The stored item as JSON: DESIGN.md field names, amounts as 元 strings with two decimals (null when
-    empty), dates ISO; plus revision, reserved, paid and allocations ``{city_code, slots, amount, used_slots,
+    empty; ``budget`` includes re-budgeted money, also given as ``rebudgeted``), dates ISO; plus revision,
+    reserved, paid and allocations ``{city_code, slots, amount, used_slots,
     reserved, paid}``."""
     out = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in item_values(item).items()}
     for name, col in MONEY_FIELDS.items():
         out[name] = format_yuan(getattr(item, col)) or None
     out.update(revision=item.revision, reserved=format_yuan(item.reserved_fen), paid=format_yuan(item.paid_fen),
+               rebudgeted=format_yuan(rebudgeted(item.id)[0]),
                allocations=[{"city_code": a.city_code, "slots": a.slots, "amount": format_yuan(a.amount_fen) or None,
                              "used_slots": a.used_slots, "reserved": format_yuan(a.reserved_fen),
                              "paid": format_yuan(a.paid_fen)} for a in item.allocations])
@@ -312,9 +324,9 @@ def export_items(path: str | Path, user: User, *, region_code: str | None = None
     csv by suffix, see importers.export). Importing that file changes nothing. Returns the number of items.
     Raises InputRejected for an unsupported suffix, or CSV with 分市额度."""
     items = visible_items(user, region_code=region_code)
-    allocations = [{"item_code": i.code, "city_code": a.city_code, "slots": a.slots,
-                    "amount": None if a.amount_fen is None else fen_to_yuan(a.amount_fen)}
-                   for i in items for a in i.allocations]
+    allocations = [{"item_code": i.code, "city_code": a["city_code"], "slots": a["slots"],
+                    "amount": None if a["amount_fen"] is None else fen_to_yuan(a["amount_fen"])}
+                   for i in items for a in item_snapshot(i)["allocations"]]  # as listed, without re-budgets
     try:
         write_items(path, [item_values(i) for i in items], allocations)
     except ExportError as exc:

@@ -16,9 +16,11 @@ from policy_hub.models import AuditEntry, Award, AwardObjection, AwardRecovery, 
 from policy_hub.services import Conflict, InputRejected, lifecycle, payouts
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
+from policy_hub.services import items as item_service
 from policy_hub.services.matching import run_match
 from policy_hub.services.users import create_user
-from tests.app.helpers import AS_OF
+from rules.money import format_yuan
+from tests.app.helpers import AS_OF, TAIYUAN_ITEMS
 
 pytestmark = pytest.mark.loaded
 
@@ -268,6 +270,14 @@ def test_a_false_declaration_found_after_payment_opens_a_clawback_recovered_at_m
     actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(award.id))).all()
     assert actions.count("award.recovery") == 2 and "award.recover" in actions
     assert audit_service.verify()["ok"]
+    # Re-importing the city's list keeps the re-budgeted money: the file states the budget as listed.
+    summary = item_service.import_items(TAIYUAN_ITEMS, users["admin"], commit=True)
+    db.session.commit()
+    db.session.refresh(item)
+    (change,) = [c for c in summary["changes"] if c["code"] == item.code]
+    assert change["fields"] == ["commitment_allowed"]  # set by this test, not in the file; budget unchanged
+    assert item.budget_fen == budget_before + paid // 4
+    assert item_service.item_json(item)["rebudgeted"] == format_yuan(paid // 4)
 
 
 def test_a_false_declaration_found_before_payment_withdraws_the_award_and_releases_its_budget(loaded):
