@@ -218,7 +218,9 @@ def _parse_rows(
         if row_errors or success is None or processed_on is None or not ref:
             errors.extend(row_errors)
             continue
-        reason = texts["失败原因"]
+        # The bank's own words, as written (not NFKC-folded): stored next to the classified code.
+        raw_reason = raw("失败原因")
+        reason = str(raw_reason).strip() or None if raw_reason is not None and texts["失败原因"] else None
         parsed.append(ReturnRow(
             row=rowno, payment_ref=ref.upper(), success=success, failure_reason_raw=reason,
             failure_code=None if success else classify_failure(reason),

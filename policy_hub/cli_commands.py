@@ -186,18 +186,43 @@ def audit_group() -> None:
     """审计链。"""
 
 
+def _anchor_arg(_ctx, _param, value):
+    if value is None:
+        return None
+    from policy_hub.services.audit import parse_anchor
+
+    try:
+        return parse_anchor(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @audit_group.command("verify")
+@click.option("--anchor", default=None, callback=_anchor_arg, metavar="SEQ:HASH",
+              help="同时核对已公布的锚点（audit anchor 的输出）")
 @json_option
 @command
-def audit_verify(as_json):
-    """Recompute the hash chain; name the first row that does not verify (exit 1 if any)."""
+def audit_verify(anchor, as_json):
+    """Recompute the hash chain; name the first row that does not verify (exit 1 if any, or if the anchor fails)."""
     from policy_hub.services.audit import verify
 
-    result = verify()
-    text = (f"审计链完整：{result['rows']} 行，最新 #{result['head_seq']} {result['head_hash']}" if result["ok"]
-            else f"审计链在第 {result['first_bad_seq']} 行断开")
+    result = verify(anchor)
+    text = (f"审计链完整：{result['rows']} 行，最新 #{result['head_seq']} {result['head_hash']}"
+            + ("，与锚点一致" if anchor else "") if result["ok"] else f"审计链校验失败：{result['problem']}")
     _emit(as_json, result, text)
     return EXIT_OK if result["ok"] else EXIT_REJECTED
+
+
+@audit_group.command("anchor")
+@json_option
+@command
+def audit_anchor(as_json):
+    """Print the latest audit row's sequence number and hash as SEQ:HASH, to publish elsewhere."""
+    from policy_hub.services.audit import anchor
+
+    result = anchor()
+    result["anchor"] = f"{result['seq']}:{result['hash']}"
+    _emit(as_json, result, result["anchor"])
 
 
 @cli.command("serve")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from flask import g
 from marshmallow import Schema, fields, validate
 
 from policy_hub.schemas.common import YuanFromFen
 
+# Payee accounts are visible (masked) to finance roles and the enterprise itself only (issue 5, item 4).
+SEES_ACCOUNT = ("enterprise", "finance_reviewer", "finance_approver")
+
 
 def _masked_account(award) -> str | None:
+    user = g.get("api_user")
+    if user is None or user.role not in SEES_ACCOUNT:
+        return None
     return f"**** {award.payee_account_last4}" if award.payee_account_last4 else None
 
 

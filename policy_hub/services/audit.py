@@ -43,8 +43,27 @@ def record(actor_id: int | None, action: str, entity_type: str, entity_id, befor
     return entry
 
 
-def verify() -> dict:
-    """Recompute the chain. Returns {rows, ok, first_bad_seq, head_seq, head_hash}.
+def anchor() -> dict:
+    """The latest row's {seq, hash}, to publish elsewhere (上链存证); seq 0 and the genesis hash when empty."""
+    last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    return {"seq": last.seq, "hash": last.hash} if last else {"seq": 0, "hash": GENESIS_HASH}
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``"SEQ:HASH"`` -> (seq, hash). Raises ValueError (Chinese) unless SEQ >= 1 and HASH is 64 hex digits."""
+    seq, _, digest = (text or "").strip().partition(":")
+    digest = digest.strip().lower()
+    if not seq.strip().isdigit() or int(seq) < 1 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError(f"锚点格式应为 序号:64位十六进制哈希（如 12:3fa4…），实际为 {text!r}")
+    return int(seq), digest
+
+
+def verify(anchor: tuple[int, str] | None = None) -> dict:
+    """Recompute the chain, and optionally check it against a published ``anchor`` (seq, hash).
+
+    Returns {rows, ok, first_bad_seq, head_seq, head_hash, problem}; with an anchor also ``anchor_ok``.
+    ``problem`` is a Chinese sentence naming the first failing row (None when ok). The anchor fails when the
+    row at its seq is missing or holds another hash.
 
     A row fails when its stored payload is not the canonical JSON that was hashed, when its columns (actor,
     action, entity) disagree with the payload, or when its link or hash does not verify.
@@ -68,5 +87,16 @@ def verify() -> dict:
     head = db.session.get(AuditHead, 1)
     if bad is None and head is not None and records and (head.seq, head.hash) != (records[-1].seq, records[-1].hash):
         bad = records[-1].seq  # rows were removed from the end
-    return {"rows": count, "ok": bad is None, "first_bad_seq": bad,
-            "head_seq": head.seq if head else 0, "head_hash": head.hash if head else GENESIS_HASH}
+    result = {"rows": count, "ok": bad is None, "first_bad_seq": bad,
+              "head_seq": head.seq if head else 0, "head_hash": head.hash if head else GENESIS_HASH,
+              "problem": None if bad is None else f"审计链第 {bad} 行（seq={bad}）校验失败：内容或哈希与链不符"}
+    if anchor is not None:
+        seq, digest = anchor
+        row = next((r for r in records if r.seq == seq), None)
+        result["anchor"] = f"{seq}:{digest}"
+        result["anchor_ok"] = row is not None and row.hash == digest
+        if not result["anchor_ok"]:
+            found = "不存在" if row is None else f"哈希为 {row.hash}"
+            result["problem"] = result["problem"] or f"与公布的锚点不符：第 {seq} 行{found}，锚点为 {digest}"
+            result["ok"] = False
+    return result

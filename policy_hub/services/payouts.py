@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from disbursement.bank_return import read_bank_return
@@ -17,42 +17,79 @@ from disbursement.payout import PayoutLine, batch_total_fen, payment_ref, valida
 from disbursement.reconcile import PaymentStatus, plan_reconciliation
 from policy_hub.extensions import db
 from policy_hub.models import Award, BankReturn, Payment, PayoutBatch
-from policy_hub.services import Conflict, NotFound
+from policy_hub.services import Conflict, InputRejected, NotFound, ServiceError
 from policy_hub.services import audit as audit_service
 from policy_hub.services import awards as award_service
 from policy_hub.services.crypto import decrypt_account
 from policy_hub.services.users import require_region, require_role
+from rules import regions
+from rules.regions import within
 
 logger = logging.getLogger(__name__)
 FINANCE = ("finance_reviewer", "finance_approver")
 
 
-def build_batch(user) -> PayoutBatch | None:
-    """Put every approved (or failed-and-fixed) award of the user's region into a new batch; None if none.
+ACCOUNT_FIXED = "account_fixed"  # award.reason marker set by services.payee: the failed account was corrected
+RETRY_STATES = ("approved", "payment_failed")
 
-    The batch is 'sent' when built: it never changes afterwards, and its total equals the sum of its lines.
+
+def _awaiting_answer(award_ids: list[int]) -> set[int]:
+    """Awards with a payment the bank has not answered yet (outcome unknown): never re-sent automatically."""
+    if not award_ids:
+        return set()
+    return set(db.session.scalars(select(Payment.award_id).where(Payment.award_id.in_(award_ids),
+                                                                 Payment.result.is_(None))))
+
+
+def payable(user, region_code: str | None = None) -> list[Award]:
+    """Awards a new batch would carry: approved ones, and failed ones whose account was fixed since.
+
+    A failed payment without a fixed account, and any award with an unanswered payment, is left out.
+    """
+    region = region_code or user.region_code
+    awards = [a for a in award_service.finance_queue(user, RETRY_STATES)
+              if within(a.item.region_code, region) and a.payee_account_enc
+              and (a.state == "approved" or a.reason == ACCOUNT_FIXED)]
+    waiting = _awaiting_answer([a.id for a in awards])
+    return [a for a in awards if a.id not in waiting]
+
+
+def build_batch(user, region_code: str | None = None) -> PayoutBatch | None:
+    """Put every payable award (see ``payable``) of ``region_code`` (default: the user's region) into a new batch.
+
+    Returns None when nothing is payable. The batch is written as 'building', filled, then marked 'sent' with
+    total_fen = sum of its lines; from then on it never changes (see ``_guard_sent_batches``).
+    Raises Forbidden for a region outside the user's, or a non-finance user.
     """
     require_role(user, *FINANCE)
-    awards = award_service.finance_queue(user, ("approved", "payment_failed"))
-    awards = [a for a in awards if a.payee_account_enc and (a.state == "approved" or a.reason == "account_fixed")]
+    try:
+        region = regions.resolve(region_code) if region_code else user.region_code
+    except regions.RegionError as exc:
+        raise InputRejected(f"区划无效：{exc}") from exc
+    require_region(user, region)
+    awards = payable(user, region)
     if not awards:
         return None
     today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")  # the bureau's date, as shown
-    batch = PayoutBatch(batch_no=f"PENDING-{uuid.uuid4().hex[:20]}", region_code=user.region_code,
-                        status="sent", total_fen=0, line_count=0, created_by=user.id)
+    batch = PayoutBatch(batch_no=f"PENDING-{uuid.uuid4().hex[:20]}", region_code=region,
+                        status="building", total_fen=0, line_count=0, created_by=user.id)
     db.session.add(batch)
     db.session.flush()
     # Numbered from the row id, so concurrent builds never collide on the batch number.
-    batch.batch_no = batch_no = f"PB{today}{user.region_code}{batch.id:06d}"
+    batch.batch_no = batch_no = f"PB{today}{region}{batch.id:06d}"
     for seq, award in enumerate(awards, start=1):
         attempt = db.session.scalar(select(func.count(Payment.id)).where(Payment.award_id == award.id)) + 1
         db.session.add(Payment(batch_id=batch.id, award_id=award.id, seq=seq,
                                payment_ref=payment_ref(award.id, attempt), amount_fen=award.amount_fen))
         award_service.transition(award, "schedule" if award.state == "approved" else "reschedule", user.id)
-    batch.total_fen = sum(a.amount_fen for a in awards)
-    batch.line_count = len(awards)
+        if award.reason == ACCOUNT_FIXED:
+            award.reason = None  # the fix is used up: a new failure needs a new fix
     db.session.flush()
-    validate_batch(batch.batch_no, payout_lines(batch))
+    db.session.expire(batch, ["payments"])
+    lines = payout_lines(batch)
+    validate_batch(batch_no, lines)
+    batch.total_fen, batch.line_count, batch.status = batch_total_fen(lines), len(lines), "sent"
+    db.session.flush()
     audit_service.record(user.id, "batch.send", "payout_batch", batch.id, None,
                          {"batch_no": batch_no, "total_fen": batch.total_fen, "lines": batch.line_count})
     return batch
@@ -82,16 +119,18 @@ def get_batch(user, batch_id: int) -> PayoutBatch:
 def batches(user) -> list[PayoutBatch]:
     require_role(user, *FINANCE)
     rows = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc()))
-    from rules.regions import within
-
     return [b for b in rows if within(b.region_code, user.region_code)]
 
 
 def export_batch(user, batch_id: int) -> tuple[str, bytes]:
     """(file name, xlsx bytes) of a sent batch; the only place account numbers appear unmasked."""
     batch = get_batch(user, batch_id)
+    if batch.status != "sent":
+        raise Conflict(f"批次 {batch.batch_no} 尚未生成完毕，不能导出")
     lines = payout_lines(batch)
-    assert batch_total_fen(lines) == batch.total_fen, "a sent batch's total must equal the sum of its lines"
+    if batch_total_fen(lines) != batch.total_fen or len(lines) != batch.line_count:
+        raise ServiceError(f"批次 {batch.batch_no} 合计 {batch.total_fen} 分与明细之和 {batch_total_fen(lines)} 分不符，"
+                           "拒绝导出，请联系管理员核查")
     audit_service.record(user.id, "batch.export", "payout_batch", batch.id, None, {"lines": len(lines)})
     return f"支付清单_{batch.batch_no}.xlsx", write_payout_xlsx(batch.batch_no, lines)
 
@@ -125,7 +164,7 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
     summary["errors"] = errors
     if plan.changes == 0:
         return summary
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = parsed.sha256 or hashlib.sha256(path.read_bytes()).hexdigest()
     record = db.session.scalar(select(BankReturn).where(BankReturn.sha256 == digest))
     if record is None:
         record = BankReturn(filename=filename or path.name, sha256=digest, user_id=user.id, summary={})
@@ -146,7 +185,97 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
             award_service.post_payment(award)
         else:
             award_service.transition(award, "fail_payment", user.id)
+            award.reason = f"支付失败（{change.failure_code}）：{change.failure_reason_raw or '银行未说明原因'}"
     record.summary = {k: v for k, v in summary.items() if isinstance(v, int)}
     audit_service.record(user.id, "bank_return.reconcile", "bank_return", record.id, None, record.summary)
     db.session.flush()
     return summary
+
+
+# -- immutability of sent batches (the ORM half; the database half is BATCH_GUARD_DDL) ---------------------
+
+PAYMENT_FIXED_COLUMNS = ("batch_id", "award_id", "seq", "payment_ref", "amount_fen")
+
+
+def _changed(target, names) -> list[str]:
+    state = inspect(target)
+    return [n for n in names if state.attrs[n].history.has_changes()]
+
+
+@event.listens_for(PayoutBatch, "before_update")
+def _refuse_sent_batch_update(_mapper, _conn, batch: PayoutBatch) -> None:
+    was = inspect(batch).attrs.status.history
+    if "sent" in (was.deleted or ()) or (not was.has_changes() and batch.status == "sent"):
+        changed = _changed(batch, ("batch_no", "region_code", "status", "total_fen", "line_count", "created_by"))
+        if changed:
+            raise Conflict(f"批次 {batch.batch_no} 已发送，不能修改（{', '.join(changed)}）")
+
+
+@event.listens_for(PayoutBatch, "before_delete")
+def _refuse_sent_batch_delete(_mapper, _conn, batch: PayoutBatch) -> None:
+    raise Conflict(f"批次 {batch.batch_no} 不能删除")
+
+
+@event.listens_for(Payment, "before_update")
+def _refuse_payment_line_update(_mapper, _conn, payment: Payment) -> None:
+    changed = _changed(payment, PAYMENT_FIXED_COLUMNS)
+    if changed:
+        raise Conflict(f"支付 {payment.payment_ref} 属于已生成的批次，不能修改（{', '.join(changed)}）")
+
+
+@event.listens_for(Payment, "before_delete")
+def _refuse_payment_delete(_mapper, _conn, payment: Payment) -> None:
+    raise Conflict(f"支付 {payment.payment_ref} 属于已生成的批次，不能删除")
+
+
+# The database half of the guard, for migration 0004 to execute (a sent batch is immutable and its total equals
+# the sum of its lines, even for SQL written by hand). tests/app/test_batch_guard.py installs and exercises it.
+_MSG_SENT = "payout batch is sent and immutable"
+_MSG_TOTAL = "payout batch total must equal the sum of its lines"
+_MSG_LINE = "payment lines of a batch are immutable"
+BATCH_GUARD_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        f"CREATE TRIGGER payout_batches_insert_guard BEFORE INSERT ON payout_batches WHEN NEW.status = 'sent' "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
+        f"CREATE TRIGGER payout_batches_update_guard BEFORE UPDATE ON payout_batches WHEN OLD.status = 'sent' "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
+        "CREATE TRIGGER payout_batches_total_guard BEFORE UPDATE ON payout_batches WHEN NEW.status = 'sent' AND ("
+        "NEW.total_fen <> (SELECT COALESCE(SUM(amount_fen), 0) FROM payments WHERE batch_id = NEW.id) OR "
+        "NEW.line_count <> (SELECT COUNT(*) FROM payments WHERE batch_id = NEW.id)) "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_TOTAL}'); END",
+        f"CREATE TRIGGER payout_batches_delete_guard BEFORE DELETE ON payout_batches "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
+        "CREATE TRIGGER payments_insert_guard BEFORE INSERT ON payments "
+        "WHEN (SELECT status FROM payout_batches WHERE id = NEW.batch_id) = 'sent' "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
+        "CREATE TRIGGER payments_update_guard BEFORE UPDATE ON payments WHEN "
+        "OLD.batch_id IS NOT NEW.batch_id OR OLD.award_id IS NOT NEW.award_id OR OLD.seq IS NOT NEW.seq OR "
+        "OLD.payment_ref IS NOT NEW.payment_ref OR OLD.amount_fen IS NOT NEW.amount_fen "
+        f"BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
+        f"CREATE TRIGGER payments_delete_guard BEFORE DELETE ON payments BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
+    ),
+    "postgresql": (
+        "CREATE FUNCTION payout_batch_guard() RETURNS trigger AS $$ BEGIN "
+        f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
+        f"IF TG_OP = 'INSERT' AND NEW.status = 'sent' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
+        f"IF TG_OP = 'UPDATE' AND OLD.status = 'sent' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
+        "IF NEW.status = 'sent' AND (NEW.total_fen IS DISTINCT FROM "
+        "(SELECT COALESCE(SUM(amount_fen), 0) FROM payments WHERE batch_id = NEW.id) OR NEW.line_count IS DISTINCT "
+        "FROM (SELECT COUNT(*) FROM payments WHERE batch_id = NEW.id)) "
+        f"THEN RAISE EXCEPTION '{_MSG_TOTAL}'; END IF; "
+        "RETURN NEW; END; $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER payout_batches_guard BEFORE INSERT OR UPDATE OR DELETE ON payout_batches "
+        "FOR EACH ROW EXECUTE FUNCTION payout_batch_guard()",
+        "CREATE FUNCTION payment_line_guard() RETURNS trigger AS $$ BEGIN "
+        f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; "
+        "IF TG_OP = 'INSERT' THEN "
+        "IF (SELECT status FROM payout_batches WHERE id = NEW.batch_id) = 'sent' "
+        f"THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; RETURN NEW; END IF; "
+        "IF (NEW.batch_id, NEW.award_id, NEW.seq, NEW.payment_ref, NEW.amount_fen) IS DISTINCT FROM "
+        "(OLD.batch_id, OLD.award_id, OLD.seq, OLD.payment_ref, OLD.amount_fen) "
+        f"THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; "
+        "RETURN NEW; END; $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER payments_guard BEFORE INSERT OR UPDATE OR DELETE ON payments "
+        "FOR EACH ROW EXECUTE FUNCTION payment_line_guard()",
+    ),
+}

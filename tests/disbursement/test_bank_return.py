@@ -169,3 +169,14 @@ def test_a_bom_followed_by_gbk_bytes_is_refused_with_a_message():
     data = b"\xef\xbb\xbf" + "支付编号,处理结果,失败原因,银行流水号,处理日期\n".encode("gbk")
     with pytest.raises(ReturnFileError, match="UTF-8"):
         read_bank_return(data)
+
+
+def test_the_failure_reason_is_kept_exactly_as_the_bank_wrote_it_next_to_its_code():
+    from disbursement import read_bank_return, write_bank_return_csv
+    from disbursement.bank_return import ReturnRow
+
+    raw = "账户已冻结（司法冻结，ＦＲ０１）"
+    data = write_bank_return_csv([ReturnRow(0, "PH000000000101", False, raw, None, None, date(2026, 7, 3))],
+                                 encoding="utf-8")
+    (row,) = read_bank_return(data).rows
+    assert (row.failure_reason_raw, row.failure_code) == (raw, "账户冻结")

@@ -111,3 +111,28 @@ def test_a_payment_reference_round_trips_and_differs_per_attempt(award_id, attem
     ref = payment_ref(award_id, attempt)
     assert parse_payment_ref(ref) == (award_id, attempt)
     assert ref != payment_ref(award_id, attempt % 99 + 1)
+
+
+@pytest.mark.parametrize("trigger", ["=", "+", "-", "@", "\t", "\r"])
+@pytest.mark.parametrize("column,field", [("D", "payee_name"), ("F", "bank_name"), ("I", "purpose"),
+                                          ("J", "item_code")])
+def test_every_formula_trigger_in_every_text_column_is_kept_as_quoted_text(trigger, column, field):
+    value = f"{trigger}1+2*cmd|' /C calc'!A0"
+    ws = load([payout_line(**{field: value})])["支付清单"]
+    cell = ws[f"{column}2"]
+    # XML normalises a stored CR to LF on reading; the cell is still quoted text, never a formula.
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (value.replace("\r", "\n"), "s", True)
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda t: t.strip() and "\x00" not in t),
+       st.text(alphabet="0123456789", min_size=6, max_size=32))
+def test_any_payee_text_and_account_round_trip_as_text_and_nothing_is_a_formula(name, account):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    name = ILLEGAL_CHARACTERS_RE.sub("", name).replace("\r", "\n")  # xlsx cannot hold control characters
+    if not name.strip():
+        return
+    ws = load([payout_line(payee_name=name, account_no=account)])["支付清单"]
+    assert ws["D2"].value == name and ws["G2"].value == account
+    assert ws["D2"].quotePrefix == name.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
