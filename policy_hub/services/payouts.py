@@ -192,7 +192,7 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
     return summary
 
 
-# -- immutability of sent batches (the ORM half; the database half is BATCH_GUARD_DDL) ---------------------
+# -- immutability of sent batches (the ORM half; the database half is migration 0005) ---------------------
 
 PAYMENT_FIXED_COLUMNS = ("batch_id", "award_id", "seq", "payment_ref", "amount_fen")
 
@@ -226,56 +226,3 @@ def _refuse_payment_line_update(_mapper, _conn, payment: Payment) -> None:
 @event.listens_for(Payment, "before_delete")
 def _refuse_payment_delete(_mapper, _conn, payment: Payment) -> None:
     raise Conflict(f"支付 {payment.payment_ref} 属于已生成的批次，不能删除")
-
-
-# The database half of the guard, for migration 0004 to execute (a sent batch is immutable and its total equals
-# the sum of its lines, even for SQL written by hand). tests/app/test_batch_guard.py installs and exercises it.
-_MSG_SENT = "payout batch is sent and immutable"
-_MSG_TOTAL = "payout batch total must equal the sum of its lines"
-_MSG_LINE = "payment lines of a batch are immutable"
-BATCH_GUARD_DDL: dict[str, tuple[str, ...]] = {
-    "sqlite": (
-        f"CREATE TRIGGER payout_batches_insert_guard BEFORE INSERT ON payout_batches WHEN NEW.status = 'sent' "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
-        f"CREATE TRIGGER payout_batches_update_guard BEFORE UPDATE ON payout_batches WHEN OLD.status = 'sent' "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
-        "CREATE TRIGGER payout_batches_total_guard BEFORE UPDATE ON payout_batches WHEN NEW.status = 'sent' AND ("
-        "NEW.total_fen <> (SELECT COALESCE(SUM(amount_fen), 0) FROM payments WHERE batch_id = NEW.id) OR "
-        "NEW.line_count <> (SELECT COUNT(*) FROM payments WHERE batch_id = NEW.id)) "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_TOTAL}'); END",
-        f"CREATE TRIGGER payout_batches_delete_guard BEFORE DELETE ON payout_batches "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_SENT}'); END",
-        "CREATE TRIGGER payments_insert_guard BEFORE INSERT ON payments "
-        "WHEN (SELECT status FROM payout_batches WHERE id = NEW.batch_id) = 'sent' "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
-        "CREATE TRIGGER payments_update_guard BEFORE UPDATE ON payments WHEN "
-        "OLD.batch_id IS NOT NEW.batch_id OR OLD.award_id IS NOT NEW.award_id OR OLD.seq IS NOT NEW.seq OR "
-        "OLD.payment_ref IS NOT NEW.payment_ref OR OLD.amount_fen IS NOT NEW.amount_fen "
-        f"BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
-        f"CREATE TRIGGER payments_delete_guard BEFORE DELETE ON payments BEGIN SELECT RAISE(ABORT, '{_MSG_LINE}'); END",
-    ),
-    "postgresql": (
-        "CREATE FUNCTION payout_batch_guard() RETURNS trigger AS $$ BEGIN "
-        f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
-        f"IF TG_OP = 'INSERT' AND NEW.status = 'sent' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
-        f"IF TG_OP = 'UPDATE' AND OLD.status = 'sent' THEN RAISE EXCEPTION '{_MSG_SENT}'; END IF; "
-        "IF NEW.status = 'sent' AND (NEW.total_fen IS DISTINCT FROM "
-        "(SELECT COALESCE(SUM(amount_fen), 0) FROM payments WHERE batch_id = NEW.id) OR NEW.line_count IS DISTINCT "
-        "FROM (SELECT COUNT(*) FROM payments WHERE batch_id = NEW.id)) "
-        f"THEN RAISE EXCEPTION '{_MSG_TOTAL}'; END IF; "
-        "RETURN NEW; END; $$ LANGUAGE plpgsql",
-        "CREATE TRIGGER payout_batches_guard BEFORE INSERT OR UPDATE OR DELETE ON payout_batches "
-        "FOR EACH ROW EXECUTE FUNCTION payout_batch_guard()",
-        "CREATE FUNCTION payment_line_guard() RETURNS trigger AS $$ BEGIN "
-        f"IF TG_OP = 'DELETE' THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; "
-        "IF TG_OP = 'INSERT' THEN "
-        "IF (SELECT status FROM payout_batches WHERE id = NEW.batch_id) = 'sent' "
-        f"THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; RETURN NEW; END IF; "
-        "IF (NEW.batch_id, NEW.award_id, NEW.seq, NEW.payment_ref, NEW.amount_fen) IS DISTINCT FROM "
-        "(OLD.batch_id, OLD.award_id, OLD.seq, OLD.payment_ref, OLD.amount_fen) "
-        f"THEN RAISE EXCEPTION '{_MSG_LINE}'; END IF; "
-        "RETURN NEW; END; $$ LANGUAGE plpgsql",
-        "CREATE TRIGGER payments_guard BEFORE INSERT OR UPDATE OR DELETE ON payments "
-        "FOR EACH ROW EXECUTE FUNCTION payment_line_guard()",
-    ),
-}

@@ -1,4 +1,4 @@
-"""Sent batches are immutable (ORM guard and the database triggers of BATCH_GUARD_DDL), unknown outcomes are never
+"""Sent batches are immutable (ORM guard and the database triggers of migration 0005), unknown outcomes are never
 re-sent, and a failure keeps its reason code with the bank's raw text."""
 
 from __future__ import annotations
@@ -37,13 +37,6 @@ def _return(tmp_path, name, answers):
                                                        f"BK{ref[-6:]}" if ok else None, AS_OF)
                                              for ref, ok in answers]))
     return path
-
-
-def _install_triggers() -> None:
-    dialect = db.engine.dialect.name
-    for statement in payouts.BATCH_GUARD_DDL[dialect]:
-        db.session.execute(text(statement))
-    db.session.commit()
 
 
 def test_unknown_outcomes_are_never_resent_and_failures_keep_code_and_raw_text(loaded, tmp_path):
@@ -91,7 +84,6 @@ def test_the_orm_refuses_to_change_a_sent_batch_or_its_lines(loaded):
 
 
 def test_the_database_triggers_refuse_hand_written_changes_to_a_sent_batch(loaded, tmp_path):
-    _install_triggers()
     users = loaded["users"]
     awards = _approved(users, 2)
     batch = payouts.build_batch(users["reviewer"])  # the service works with the triggers in place
