@@ -354,6 +354,7 @@ def test_random_life_cycles_keep_every_invariant(app, loaded, tmp_path):
     machine = make_machine(app, loaded, tmp_path)
     run_state_machine_as_test(machine, settings=settings(
         max_examples=10, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck),
+        derandomize=True,  # the same sequences every run: the "reached the bank" check below cannot flake
         # The database outlives each example, so replaying or shrinking one is not meaningful: report as found.
         phases=[Phase.generate], database=None))
     reached = {s for (s,) in db.session.execute(select(AuditEntry.action))}
