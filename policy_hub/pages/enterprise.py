@@ -8,7 +8,7 @@ from flask_login import current_user
 from policy_hub.extensions import db
 from policy_hub.pages.common import page_blueprint, roles_required
 from policy_hub.pages.profile_view import page_profile
-from policy_hub.services import NotFound, commitment
+from policy_hub.services import NotFound, commitment, payee
 from policy_hub.services import awards as award_service
 from policy_hub.services import matching as matching_service
 from rules import FIELDS
@@ -42,7 +42,7 @@ def award(award_id: int):
     record = award_service.get_award(current_user, award_id)
     profile = _own_profile()
     return render_template("enterprise/award.html", award=record, registered_name=profile and profile["name"],
-                           fields=FIELDS)
+                           fields=FIELDS, failure=payee.last_failure(record.id))
 
 
 @bp.post("/awards/<int:award_id>/confirm")
@@ -51,6 +51,15 @@ def confirm(award_id: int):
     award_service.confirm_payee(current_user, award_id, **_payee_form())
     db.session.commit()
     flash("已确认收款账户，等待财政部门审核", "success")
+    return redirect(url_for("enterprise.award", award_id=award_id))
+
+
+@bp.post("/awards/<int:award_id>/fix-account")
+@roles_required("enterprise")
+def fix_account(award_id: int):
+    payee.fix_account(current_user, award_id, **_payee_form())
+    db.session.commit()
+    flash("已更正收款账户，将在下一支付批次重新支付", "success")
     return redirect(url_for("enterprise.award", award_id=award_id))
 
 

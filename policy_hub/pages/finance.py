@@ -11,7 +11,7 @@ from disbursement.states import STATES
 from policy_hub.extensions import db
 from policy_hub.pages.common import page_blueprint, roles_required, save_upload
 from policy_hub.pages.profile_view import page_profile
-from policy_hub.services import InputRejected, lifecycle
+from policy_hub.services import InputRejected, lifecycle, payee
 from policy_hub.services import awards as award_service
 from policy_hub.services import payouts as payout_service
 
@@ -88,6 +88,16 @@ def resolve_objection(award_id: int):
     lifecycle.resolve_objections(current_user, award_id, uphold=uphold, reason=request.form.get("reason", ""))
     db.session.commit()
     flash(f"奖补 #{award_id} 异议已处理（{'成立，已撤回' if uphold else '不成立'}）", "success")
+    return redirect(url_for("finance.queue"))
+
+
+@bp.post("/awards/<int:award_id>/fix-account")
+@roles_required(*FINANCE)
+def fix_account(award_id: int):
+    payee.fix_account(current_user, award_id,
+                      **{k: request.form.get(k, "") for k in ("account_name", "bank", "account_no")})
+    db.session.commit()
+    flash(f"奖补 #{award_id} 收款账户已更正，将进入下一支付批次", "success")
     return redirect(url_for("finance.queue"))
 
 

@@ -382,3 +382,36 @@ def test_with_csrf_enabled_a_post_needs_the_token_from_the_form(app, client, mak
 
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', _text(client.get("/login"))).group(1)
     assert client.post("/login", data={**form, "csrf_token": token}).status_code == 302
+
+
+def test_a_failed_payment_is_fixed_on_the_enterprise_page_and_paid_in_the_next_batch(seeded, make_user, login):
+    from disbursement.bank_return import ReturnRow, write_bank_return_xlsx
+
+    award = _confirmed_award(make_user, login)
+    login(make_user("finance_reviewer", region="140100")).post(f"/finance/awards/{award.id}/review")
+    finance = login(make_user("finance_approver", region="140100"))
+    finance.post(f"/finance/awards/{award.id}/approve")
+    finance.post("/finance/batches")
+    ref = db.session.scalar(select(db.text("payment_ref FROM payments")))
+    failed = write_bank_return_xlsx([ReturnRow(row=0, payment_ref=ref, success=False, failure_reason_raw="账号不存在",
+                                               failure_code="账号不存在", bank_txn_no=None,
+                                               processed_on=date(2026, 7, 3))])
+    finance.post("/finance/returns", data={"file": (io.BytesIO(failed), "回单.xlsx")}, content_type="multipart/form-data")
+    db.session.expire_all()
+    assert db.session.get(Award, award.id).state == "payment_failed"
+    assert f"/finance/awards/{award.id}/fix-account" in _text(finance.get("/finance"))
+    ent = login(make_user("enterprise", credit_code=award.credit_code))
+    page = _text(ent.get(f"/enterprise/awards/{award.id}"))
+    assert "更正收款账户" in page and "账号不存在" in page
+    resp = ent.post(f"/enterprise/awards/{award.id}/fix-account",
+                    data={"account_name": "x", "bank": "中国银行", "account_no": "6217 0000 1000 9876"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    fixed = db.session.get(Award, award.id)
+    assert fixed.payee_account_last4 == "9876" and fixed.state == "payment_failed"
+    # Finance re-batches: only the fixed payment goes in, under a new reference.
+    assert login(make_user("finance_reviewer", region="140100")).post("/finance/batches").status_code == 302
+    refs = db.session.scalars(select(db.text("payment_ref FROM payments ORDER BY id"))).all()
+    assert len(refs) == 2 and refs[0] != refs[1]
+    db.session.expire_all()
+    assert db.session.get(Award, award.id).state == "scheduled"
