@@ -113,6 +113,12 @@ class Payment(db.Model):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     processed_on: Mapped[date | None] = mapped_column(Date)
     return_id: Mapped[int | None] = mapped_column(ForeignKey("bank_returns.id"))
+    # The payee as sent (a later account fix must not change what this line told the bank); account encrypted.
+    payee_name: Mapped[str | None] = mapped_column(String(200))
+    payee_bank: Mapped[str | None] = mapped_column(String(200))
+    payee_account_enc: Mapped[str | None] = mapped_column(Text)
+    payee_key_id: Mapped[str | None] = mapped_column(String(32))
+    payee_account_last4: Mapped[str | None] = mapped_column(String(4))
 
     batch: Mapped[PayoutBatch] = relationship(back_populates="payments")
     award = relationship("Award")

@@ -80,7 +80,10 @@ def build_batch(user, region_code: str | None = None) -> PayoutBatch | None:
     for seq, award in enumerate(awards, start=1):
         attempt = db.session.scalar(select(func.count(Payment.id)).where(Payment.award_id == award.id)) + 1
         db.session.add(Payment(batch_id=batch.id, award_id=award.id, seq=seq,
-                               payment_ref=payment_ref(award.id, attempt), amount_fen=award.amount_fen))
+                               payment_ref=payment_ref(award.id, attempt), amount_fen=award.amount_fen,
+                               payee_name=award.payee_name, payee_bank=award.payee_bank,
+                               payee_account_enc=award.payee_account_enc, payee_key_id=award.payee_key_id,
+                               payee_account_last4=award.payee_account_last4))
         award_service.transition(award, "schedule" if award.state == "approved" else "reschedule", user.id)
         if award.reason == ACCOUNT_FIXED:
             award.reason = None  # the fix is used up: a new failure needs a new fix
@@ -100,9 +103,9 @@ def payout_lines(batch: PayoutBatch) -> list[PayoutLine]:
     for p in batch.payments:
         a = p.award
         lines.append(PayoutLine(
-            batch_no=batch.batch_no, seq=p.seq, payment_ref=p.payment_ref, payee_name=a.payee_name,
-            credit_code=a.credit_code, bank_name=a.payee_bank,
-            account_no=decrypt_account(a.payee_key_id, a.payee_account_enc), amount_fen=p.amount_fen,
+            batch_no=batch.batch_no, seq=p.seq, payment_ref=p.payment_ref, payee_name=p.payee_name,
+            credit_code=a.credit_code, bank_name=p.payee_bank,  # the payee as sent, never the award's current one
+            account_no=decrypt_account(p.payee_key_id, p.payee_account_enc), amount_fen=p.amount_fen,
             purpose=f"{a.item.name}（{a.fiscal_year}年度）", item_code=a.item.code))
     return lines
 
@@ -194,7 +197,8 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
 
 # -- immutability of sent batches (the ORM half; the database half is migration 0005) ---------------------
 
-PAYMENT_FIXED_COLUMNS = ("batch_id", "award_id", "seq", "payment_ref", "amount_fen")
+PAYMENT_FIXED_COLUMNS = ("batch_id", "award_id", "seq", "payment_ref", "amount_fen", "payee_name", "payee_bank",
+                         "payee_account_enc", "payee_key_id", "payee_account_last4")
 
 
 def _changed(target, names) -> list[str]:

@@ -120,3 +120,31 @@ def test_the_database_triggers_refuse_hand_written_changes_to_a_sent_batch(loade
         db.session.execute(text("UPDATE payout_batches SET status = 'sent', total_fen = 7 WHERE batch_no = 'PBY'"))
     db.session.rollback()
     db.session.execute(text("UPDATE payments SET result = result WHERE id = :i"), {"i": pid})  # answers may land
+
+
+def test_a_sent_batch_keeps_the_account_it_was_sent_to_after_the_account_is_fixed(loaded, tmp_path):
+    import io
+
+    from openpyxl import load_workbook
+
+    users = loaded["users"]
+    awards = _approved(users, 1)
+    batch = payouts.build_batch(users["reviewer"])
+    db.session.commit()
+    _, before = payouts.export_batch(users["reviewer"], batch.id)
+    (ref,) = [p.payment_ref for p in batch.payments]
+    payouts.reconcile(users["reviewer"], _return(tmp_path, "r.xlsx", [(ref, False)]))
+    fix_account(users["reviewer"], awards[0].id, account_name="x", bank="新银行", account_no="6217000010009876543")
+    db.session.commit()
+    _, after = payouts.export_batch(users["reviewer"], batch.id)
+
+    def cells(data):
+        return [[str(c) for c in row] for row in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)]
+
+    assert cells(after) == cells(before)  # the sent file is reproduced exactly
+    assert any("6222020200000000000" in row for row in cells(after))
+    assert not any("6217000010009876543" in row for row in cells(after))
+    second = payouts.build_batch(users["reviewer"])
+    db.session.commit()
+    _, new_file = payouts.export_batch(users["reviewer"], second.id)
+    assert any("6217000010009876543" in row for row in cells(new_file))
