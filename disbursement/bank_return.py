@@ -145,13 +145,16 @@ def _csv_table(data: bytes) -> list[tuple[object, ...]]:
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     rows: list[tuple[object, ...]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for record in reader:
-        # Pad so that a multi-line quoted field keeps later rows on their own line numbers.
-        while len(rows) < reader.line_num - 1:
-            rows.append(())
-        rows.append(tuple(record))
-        if len(rows) > MAX_ROWS:
-            raise ReturnFileError(f"行数超过 {MAX_ROWS} 上限")
+    try:
+        for record in reader:
+            # Pad so that a multi-line quoted field keeps later rows on their own line numbers.
+            while len(rows) < reader.line_num - 1:
+                rows.append(())
+            rows.append(tuple(record))
+            if len(rows) > MAX_ROWS:
+                raise ReturnFileError(f"行数超过 {MAX_ROWS} 上限")
+    except csv.Error as exc:  # e.g. a field over csv's size limit, or an unclosed quote with a NUL
+        raise ReturnFileError(f"第 {reader.line_num} 行附近不是有效的 CSV（{exc}）；请用银行导出的原始回单文件") from None
     return rows
 
 

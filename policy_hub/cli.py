@@ -24,6 +24,8 @@ from policy_hub.services import InputRejected, ServiceError
 logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# Record ids as the database holds them (INTEGER); a larger number is a usage error, not a database overflow.
+RECORD_ID = click.IntRange(1, 2**31 - 1)
 
 
 def today_shanghai() -> date:
@@ -64,9 +66,10 @@ def command(fn):
             sys.exit(EXIT_REJECTED)
         except Exception as exc:  # noqa: BLE001 - the contract maps every other failure to exit 3
             db.session.rollback()
+            from disbursement import DisbursementError
             from importers import ImportFileError
 
-            if isinstance(exc, ImportFileError):
+            if isinstance(exc, (ImportFileError, DisbursementError)):  # the input was refused, with a message
                 _emit(as_json, {"errors": [{"message": str(exc)}]})
                 if not as_json:
                     click.echo(f"错误：{exc}", err=True)

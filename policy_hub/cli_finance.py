@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from policy_hub.cli import EXIT_OK, EXIT_REJECTED, _emit, _issue_text, cli, command, json_option
+from policy_hub.cli import EXIT_OK, EXIT_REJECTED, RECORD_ID, _emit, _issue_text, cli, command, json_option
 from policy_hub.extensions import db
 from policy_hub.services import InputRejected
 from policy_hub.services.users import SYSTEM
@@ -95,7 +95,7 @@ def _holder(award_id: int, account_name: str | None) -> str:
 
 
 @awards_group.command("confirm")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=RECORD_ID)
 @as_option()
 @_payee_options
 @json_option
@@ -112,7 +112,7 @@ def awards_confirm(award_id, username, bank, account_no, account_name, as_json):
 
 
 @awards_group.command("fix-account")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=RECORD_ID)
 @as_option()
 @_payee_options
 @json_option
@@ -129,7 +129,7 @@ def awards_fix_account(award_id, username, bank, account_no, account_name, as_js
 
 
 def _finance_action(action: str):
-    @click.argument("award_id", type=int)
+    @click.argument("award_id", type=RECORD_ID)
     @as_option()
     @click.option("--reason", default=None, help="原因（驳回时必填）")
     @json_option
@@ -179,7 +179,7 @@ def payouts_batch(region_code, username, as_json):
 
 
 @payouts_group.command("export")
-@click.argument("batch_id", type=int)
+@click.argument("batch_id", type=RECORD_ID)
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @as_option()
 @json_option

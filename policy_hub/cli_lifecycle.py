@@ -8,10 +8,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from policy_hub.cli import _as_of, _emit, as_of_option, cli, command, json_option
+from policy_hub.cli import RECORD_ID, _as_of, _emit, as_of_option, cli, command, json_option
 from policy_hub.extensions import db
 from policy_hub.services import InputRejected, lifecycle
-from rules.money import format_yuan, yuan_to_fen
+from rules.money import format_yuan, parse_yuan_text
 
 awards_group = cli.commands.get("awards")
 if awards_group is None:  # cli_finance not loaded (yet): own the group
@@ -30,13 +30,10 @@ def _user(username: str):
 
 
 def _fen(yuan: str) -> int:
-    from decimal import Decimal, InvalidOperation
-
     try:
-        value = Decimal(yuan)
-    except InvalidOperation:
-        raise InputRejected(f"金额应为元，如 1234.56，收到 {yuan!r}") from None
-    return yuan_to_fen(value)
+        return parse_yuan_text(yuan)
+    except ValueError as exc:
+        raise InputRejected(str(exc)) from None
 
 
 def _as(fn):
@@ -76,7 +73,7 @@ def awards_post_check(as_of, as_json):
 
 
 @awards_group.command("object")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=RECORD_ID)
 @_as
 @click.option("--text", required=True, help="异议内容")
 @as_of_option
@@ -89,7 +86,7 @@ def awards_object(award_id, username, text, as_of, as_json):
 
 
 @awards_group.command("resolve")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=RECORD_ID)
 @_as
 @click.option("--uphold/--dismiss", required=True, help="异议成立（撤回）或不成立（推送企业）")
 @_reason
@@ -102,7 +99,7 @@ def awards_resolve(award_id, username, uphold, reason, as_json):
 
 
 def _simple(name: str, fn, help_text: str):
-    @click.argument("award_id", type=int)
+    @click.argument("award_id", type=RECORD_ID)
     @_as
     @_reason
     @json_option
@@ -121,7 +118,7 @@ _simple("clawback", lifecycle.open_clawback, "Open a clawback on a paid award.")
 
 
 @awards_group.command("recover")
-@click.argument("award_id", type=int)
+@click.argument("award_id", type=RECORD_ID)
 @_as
 @click.option("--amount", required=True, help="本次追回金额（元）")
 @_reason
@@ -136,7 +133,7 @@ def awards_recover(award_id, username, amount, reason, final, as_json):
 
 
 @awards_group.command("rebudget")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=RECORD_ID)
 @_as
 @click.option("--amount", required=True, help="重新安排的已追回资金（元）")
 @_reason

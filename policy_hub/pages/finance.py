@@ -14,6 +14,7 @@ from policy_hub.pages.profile_view import page_profile
 from policy_hub.services import InputRejected, lifecycle, payee
 from policy_hub.services import awards as award_service
 from policy_hub.services import payouts as payout_service
+from rules.money import parse_yuan_text
 
 bp = page_blueprint("finance", __name__, url_prefix="/finance")
 FINANCE = ("finance_reviewer", "finance_approver")
@@ -104,14 +105,10 @@ def fix_account(award_id: int):
 @bp.post("/awards/<int:award_id>/recovery")
 @roles_required(*FINANCE)
 def recovery(award_id: int):
-    from decimal import Decimal, InvalidOperation
-
-    from rules.money import yuan_to_fen
-
     try:
-        amount = yuan_to_fen(Decimal(request.form.get("amount_yuan", "")))
-    except InvalidOperation:
-        raise InputRejected("追回金额应为元，如 1234.56") from None
+        amount = parse_yuan_text(request.form.get("amount_yuan", ""))
+    except ValueError as exc:
+        raise InputRejected(f"追回{exc}") from None
     lifecycle.record_recovery(current_user, award_id, amount, request.form.get("reason", ""),
                               final=request.form.get("final") == "on")
     db.session.commit()

@@ -190,3 +190,21 @@ def test_the_median_is_exact_in_decimal_for_odd_and_even_counts():
     assert median_days([]) is None
     assert median_days([9, 1, 5]) == Decimal(5)
     assert median_days([4, 1]) == Decimal("2.5") and isinstance(median_days([4, 1]), Decimal)
+
+
+def test_bad_files_amounts_and_ids_are_refused_not_internal_errors(db_url, tmp_path):
+    s = Session(db_url)
+    s.user("cli-ty-fin", "finance_reviewer", region="140100")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_text("garbage,,,\n", encoding="utf-8")
+    fake = tmp_path / "fake.xlsx"
+    fake.write_bytes(b"PK\x03\x04garbage")
+    for path in (empty, garbage, fake):
+        s.refused("payouts", "reconcile", str(path), "--as", "cli-ty-fin")
+    for amount in ("NaN", "1e30", "0.005", "abc"):
+        assert "金额" in s.refused("awards", "recover", "1", "--as", "cli-ty-fin", "--amount", amount, "--reason", "x")
+        assert "金额" in s.refused("awards", "rebudget", "1", "--as", "cli-ty-fin", "--amount", amount, "--reason", "x")
+    too_big = s.run("awards", "approve", "99999999999999999999", "--as", "cli-ty-fin", "--json")
+    assert too_big.returncode == 2 and "errors" in json.loads(too_big.stdout)

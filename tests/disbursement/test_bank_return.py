@@ -180,3 +180,9 @@ def test_the_failure_reason_is_kept_exactly_as_the_bank_wrote_it_next_to_its_cod
                                  encoding="utf-8")
     (row,) = read_bank_return(data).rows
     assert (row.failure_reason_raw, row.failure_code) == (raw, "账户冻结")
+
+
+def test_a_csv_field_over_the_csv_size_limit_is_a_refusal_not_a_crash():
+    data = ("支付编号,处理结果,失败原因,银行流水号,处理日期\nPH000000029501,成功," + "x" * 300_000 + ",T1,2026-12-01\n")
+    with pytest.raises(ReturnFileError, match="不是有效的 CSV"):
+        read_bank_return(data.encode("utf-8"))
