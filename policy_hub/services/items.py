@@ -115,6 +115,10 @@ def import_items(path: str | Path, user: User, *, commit: bool = False, skip_inv
             select(Item).where(Item.region_code == values["region_code"], Item.code == values["code"]))
         old = item_snapshot(item) if item else None
         changed = sorted(k for k in new if old is None or old.get(k) != new[k])
+        cut = _cuts_below_committed(rec, item, new) if item is not None else []
+        if cut:
+            errors.extend(cut)
+            continue
         plans.append((rec, item, new, changed))
 
     summary = {
@@ -185,6 +189,34 @@ def _missing(seen: set[tuple[str, str]], bad_codes: set[str]) -> list[dict]:
                                 .order_by(Item.region_code, Item.code)).all()
     return [{"id": i.id, "region_code": i.region_code, "code": i.code, "name": i.name, "status": i.status}
             for i in stored if (i.region_code, i.code) not in seen and i.code not in bad_codes]
+
+
+def _cuts_below_committed(rec, item: Item, new: dict) -> list[dict]:
+    """Row errors for a budget, city amount or slot count below what approvals already reserved or paid."""
+    total, by_city = rebudgeted(item.id)
+    out = []
+
+    def error(column: str, value, message: str) -> None:
+        out.append({"sheet": rec.sheet, "row": rec.row, "column": column, "value": value, "message": message})
+
+    committed = item.reserved_fen + item.paid_fen
+    if new["budget_fen"] is not None and new["budget_fen"] + total < committed:
+        error("资金规模", format_yuan(new["budget_fen"]),
+              f"资金规模不能低于已审批预留与已支付之和 {format_yuan(committed - total)} 元（预留 "
+              f"{format_yuan(item.reserved_fen)} 元，已支付 {format_yuan(item.paid_fen)} 元）")
+    stored = {a.city_code: a for a in item.allocations}
+    for alloc in new["allocations"]:
+        row = stored.get(alloc["city_code"])
+        if row is None:
+            continue
+        used = row.reserved_fen + row.paid_fen - by_city.get(row.city_code, 0)
+        if alloc["amount_fen"] is not None and alloc["amount_fen"] < used:
+            error("分市额度", f"{row.city_code} {format_yuan(alloc['amount_fen'])}",
+                  f"{row.city_code} 的分市额度不能低于已审批预留与已支付之和 {format_yuan(used)} 元")
+        if alloc["slots"] is not None and alloc["slots"] < row.used_slots:
+            error("分市额度", f"{row.city_code} {alloc['slots']}",
+                  f"{row.city_code} 的分市名额不能少于已占用的 {row.used_slots} 个")
+    return out
 
 
 def _write_item(item: Item | None, new: dict, batch: ImportBatch, user: User) -> Item:

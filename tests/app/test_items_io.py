@@ -188,3 +188,36 @@ def test_the_items_page_offers_the_template_and_it_imports_cleanly(app, make_use
     path.write_bytes(resp.data)
     preview = import_items(path, admin)
     assert (preview["errors"], preview["created"]) == ([], 1)
+
+
+@pytest.mark.loaded
+def test_a_budget_cut_below_approved_money_is_a_row_error_in_preview_and_commit(loaded, tmp_path):
+    from policy_hub.models import Award
+    from policy_hub.services import awards as award_service
+    from policy_hub.services.users import create_user
+
+    users = loaded["users"]
+    award = db.session.scalar(select(Award).join(Item).where(Item.code == "TY-GX-003").order_by(Award.id).limit(1))
+    firm = create_user("cut-firm", "enterprise", "password-123", credit_code=award.credit_code)
+    award_service.confirm_payee(firm, award.id, account_name="x", bank="b", account_no="6222020200001111")
+    award_service.review(users["reviewer"], award.id)
+    award_service.approve(users["approver"], award.id)
+    db.session.commit()
+    item = award.item
+    reserved = item.reserved_fen
+    book = openpyxl.load_workbook(TAIYUAN_ITEMS)
+    sheet = book.worksheets[0]
+    (budget_col,) = [c.column for row in sheet.iter_rows(max_row=6) for c in row
+                     if isinstance(c.value, str) and c.value.startswith("资金规模")]
+    (row,) = [c.row for line in sheet.iter_rows() for c in line if c.value == "TY-GX-003"]
+    sheet.cell(row=row, column=budget_col).value = 1  # 1 万元, below the reserved amount
+    path = tmp_path / "cut.xlsx"
+    book.save(path)
+    summary = import_items(path, users["admin"])
+    (error,) = [e for e in summary["errors"] if e["row"] == row]
+    assert error["column"] == "资金规模" and format_yuan(reserved) in error["message"]
+    with pytest.raises(InputRejected):
+        import_items(path, users["admin"], commit=True)
+    db.session.rollback()
+    db.session.refresh(item)
+    assert item.reserved_fen == reserved and item.budget_fen >= reserved
