@@ -27,7 +27,7 @@ from policy_hub.services.budget import (  # noqa: F401  (re-exported: payouts po
 )
 from policy_hub.services.crypto import encrypt_account
 from policy_hub.services.users import require_enterprise, require_region, require_role
-from rules.money import yuan_to_fen
+from rules.money import format_yuan, yuan_to_fen
 from rules.regions import within
 
 logger = logging.getLogger(__name__)
@@ -226,6 +226,10 @@ def apply_instant(user, item_id: int, account_name: str, bank: str, account_no: 
         if verdict is not None and verdict.verdict == "unknown":
             hint = "（缺少信息：" + "、".join(verdict.missing_fields) + "）"
         raise Conflict(f"即时复核未通过：贵企业当前不符合“{item.name}”的条件{hint}")
+    if values and item.budget_fen is not None and yuan_to_fen(verdict.amount) > item.budget_fen:
+        # A self-declared value that yields more than the whole budget is implausible: refuse it now, not at approval.
+        raise InputRejected(f"按承诺值计算的金额 {format_yuan(yuan_to_fen(verdict.amount))} 元超过事项“{item.name}”的"
+                            f"资金规模 {format_yuan(item.budget_fen)} 元，请核对填写的数值和单位")
     award = Award(item_id=item.id, item_revision=item.revision, credit_code=user.credit_code,
                   fiscal_year=item.fiscal_year, period_key=period_key, kind="instant_apply",
                   state=INITIAL_STATES["instant_apply"], amount_fen=yuan_to_fen(verdict.amount), as_of=today,

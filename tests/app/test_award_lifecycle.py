@@ -214,6 +214,11 @@ def test_a_written_commitment_covers_an_unknown_field_and_the_award_records_it(l
     with pytest.raises(Conflict):  # declared, but too little: the re-check says ineligible
         award_service.apply_instant(firm, item.id, **payee, declared={"rd_expense": "50万"}, accept_terms=True)
     db.session.rollback()
+    budget, item.budget_fen = item.budget_fen, 50_000  # a declared value worth more than the whole budget
+    with pytest.raises(InputRejected, match="超过事项"):
+        award_service.apply_instant(firm, item.id, **payee, declared={"rd_expense": "200万"}, accept_terms=True)
+    db.session.rollback()
+    item.budget_fen = budget
     award = award_service.apply_instant(firm, item.id, **payee, declared={"rd_expense": "200万"},
                                         accept_terms=True)
     db.session.commit()
