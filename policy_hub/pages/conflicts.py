@@ -36,9 +36,12 @@ def resolve():
     year = (form.get("fiscal_year") or "").strip()
     if year and not year.isdigit():
         raise InputRejected(f"年度 {year} 无效")
+    seen = (form.get("seen_resolution") or "").strip()
+    if seen and not seen.isdigit():
+        raise InputRejected("页面数据无效，请刷新后重试")
     result = conflict_service.resolve_conflict(current_user, form.get("credit_code", ""), form.get("field", ""),
                                                int(year) if year else None, form.get("source", ""),
-                                               form.get("reason", ""))
+                                               form.get("reason", ""), seen_resolution=int(seen) if seen else None)
     db.session.commit()
     flash(f"已处理：{result['credit_code']} 的{FIELDS[result['field']].label}采用{SOURCES.get(result['source'], result['source'])}"
           "的数据", "success")

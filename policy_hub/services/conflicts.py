@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 
 from importers.feed_specs import CROSS_CHECK_FIELDS
 from matching.profiles import RESOLUTION_COLUMNS
 from policy_hub.extensions import db
 from policy_hub.models import Enterprise, ImportBatch, Observation, User
 from policy_hub.models.profiles import ConflictResolution
-from policy_hub.services import InputRejected, NotFound
+from policy_hub.services import Conflict, InputRejected, NotFound
 from policy_hub.services import audit as audit_service
 from policy_hub.services.feeds import decode_observation, encode_observation
 from policy_hub.services.users import require_role
@@ -106,7 +106,7 @@ def conflict_report(user: User, credit_code: str | None = None, *, include_resol
             "credit_code": code, "name": None, "field": fld, "label": FIELDS[fld].label,
             "fiscal_year": fy, "authority": authority, "status": status, "used_source": used,
             "values": [dict(v, authoritative=s == authority) for s, v in sorted(by_source.items())],
-            "resolution": None if res is None else {"source": res.source, "reason": res.reason,
+            "resolution": None if res is None else {"id": res.id, "source": res.source, "reason": res.reason,
                                                     "user_id": res.user_id, "at": res.created_at},
         })
         if len(out) >= limit:
@@ -120,27 +120,38 @@ def conflict_report(user: User, credit_code: str | None = None, *, include_resol
 
 
 def resolve_conflict(user: User, credit_code: str, field: str, fiscal_year: int | None, source: str,
-                     reason: str) -> dict:
+                     reason: str, *, seen_resolution: int | None | str = "any") -> dict:
     """Use ``source``'s current value for (credit_code, field, fiscal_year), with a reason; audited.
 
-    Returns ``{credit_code, field, fiscal_year, source, value (JSON)}``. Raises InputRejected (no reason, or
-    ``source`` did not report this field) or NotFound (no conflict there). Flushes, never commits.
+    ``seen_resolution`` is the resolution id the officer saw (None: none yet); if another officer resolved the
+    conflict since, Conflict is raised instead of silently overwriting ("any" skips the check, for scripts).
+    Returns ``{credit_code, field, fiscal_year, source, value (JSON)}``. Raises InputRejected (no reason, a reason
+    over 2000 characters, or ``source`` did not report this field), NotFound (no conflict there) or Conflict.
+    Flushes, never commits.
     """
     require_role(user, "data_officer")
     reason = (reason or "").strip()
     if not reason:
         raise InputRejected("请填写处理理由")
-    entries = [c for c in conflict_report(user, credit_code)
+    if len(reason) > 2000:
+        raise InputRejected(f"处理理由最多 2000 字，收到 {len(reason)} 字")
+    if db.session.get_bind().dialect.name == "postgresql":  # SQLite writers are serialised by BEGIN IMMEDIATE
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                           {"key": f"conflict:{credit_code}:{field}:{fiscal_year}"})
+    entries = [c for c in conflict_report(user, credit_code, include_resolved=True)
                if c["field"] == field and c["fiscal_year"] == fiscal_year]
     if not entries:
         raise NotFound(f"企业 {credit_code} 的 {field}（{fiscal_year or '非年度'}）没有数据冲突")
+    current = entries[0]["resolution"] and entries[0]["resolution"]["id"]
+    if seen_resolution != "any" and current != seen_resolution:
+        raise Conflict("该冲突刚被其他人处理过，请刷新页面查看后再决定")
     chosen = {v["source"]: v for v in entries[0]["values"]}.get(source)
     if chosen is None:
         raise InputRejected(f"来源 {source} 未报送该字段，可选：{'、'.join(v['source'] for v in entries[0]['values'])}")
     value = encode_observation(field, decode_observation(field, chosen["value"]))
     before = entries[0]["resolution"] and {"source": entries[0]["resolution"]["source"]}
     row = ConflictResolution(credit_code=credit_code, field=field, fiscal_year=fiscal_year, source=source,
-                             value=value, reason=reason[:2000], user_id=user.id)
+                             value=value, reason=reason, user_id=user.id)
     db.session.add(row)
     db.session.flush()
     audit_service.record(user.id, "conflict.resolve", "enterprise", credit_code, before,

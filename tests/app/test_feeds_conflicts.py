@@ -223,3 +223,22 @@ def test_build_profiles_honours_a_resolution_only_while_the_chosen_value_stands(
     assert (resolved.profiles[A]["employees"], resolved.sources[A]["employees"], resolved.conflicts) == (40, "tax", [])
     stale = build(41, chosen)
     assert (stale.profiles[A]["employees"], stale.conflicts[0].other_value) == (35, 41)
+
+
+def test_a_stale_page_cannot_overwrite_another_officers_resolution(tmp_path, officer, login):
+    load_a_and_b(tmp_path, officer)
+    client = login(officer)
+    form = {"credit_code": A, "field": "employees", "fiscal_year": "2025", "seen_resolution": ""}
+    first = client.post("/data/conflicts/resolve", data=form | {"source": "tax", "reason": "核实后采用税务数据"})
+    assert first.status_code == 302
+    # A second officer's page was loaded before the first resolution: it still says "no resolution yet".
+    stale = client.post("/data/conflicts/resolve", data=form | {"source": "hr", "reason": "以人社为准"})
+    assert stale.status_code == 409 and "刷新" in stale.get_data(as_text=True)
+    stored = db.session.scalars(select(ConflictResolution)).all()
+    assert [(r.source, r.reason) for r in stored] == [("tax", "核实后采用税务数据")]
+    fresh = client.post("/data/conflicts/resolve",
+                        data=form | {"seen_resolution": str(stored[0].id), "source": "hr", "reason": "以人社为准"})
+    assert fresh.status_code == 302
+    long = client.post("/data/conflicts/resolve",
+                       data=form | {"seen_resolution": "", "source": "tax", "reason": "长" * 2001})
+    assert long.status_code == 422 and "2000" in long.get_data(as_text=True)
