@@ -304,10 +304,10 @@ def delist_items(user: User, item_ids) -> list[Item]:
     require_role(user, "city_admin")
     ids: set[int] = set()
     for raw in item_ids:
-        try:
-            ids.add(int(raw))
-        except (TypeError, ValueError):
-            raise InputRejected(f"事项编号“{raw}”无效") from None
+        text = raw if isinstance(raw, str) else str(raw)
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**31:  # int() would take "1_0", " 9 "
+            raise InputRejected(f"事项编号“{raw}”无效")
+        ids.add(int(text))
     if not ids:
         raise InputRejected("请选择要下架的事项")
     done = []

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 FINANCE = ("finance_reviewer", "finance_approver")
 
 
-ACCOUNT_FIXED = "account_fixed"  # award.reason marker set by services.payee: the failed account was corrected
+ACCOUNT_FIXED = "已更正收款账户，等待重新支付"  # award.reason set by services.payee (shown as is); read by build_batch
 RETRY_STATES = ("approved", "payment_failed")
 
 

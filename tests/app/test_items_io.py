@@ -87,8 +87,9 @@ def test_delisting_writes_a_revision_and_an_audit_row_and_leaves_the_missing_lis
     assert [m["code"] for m in import_items(short, admin)["missing"]] == ["DT-GX-002"]
     with pytest.raises(Forbidden):
         delist_items(make_user("city_admin", region="140100"), [item.id])
-    with pytest.raises(InputRejected):
-        delist_items(admin, ["abc"])
+    for bad in ("abc", "1_0", " 9 ", "-1", "0", "９", str(2**31)):  # int() alone would accept some of these
+        with pytest.raises(InputRejected, match="无效"):
+            delist_items(admin, [bad])
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
