@@ -188,7 +188,8 @@ def reconcile(user, path: str | Path, *, filename: str | None = None) -> dict:
             award_service.post_payment(award)
         else:
             award_service.transition(award, "fail_payment", user.id)
-            award.reason = f"支付失败（{change.failure_code}）：{change.failure_reason_raw or '银行未说明原因'}"
+            raw = (change.failure_reason_raw or "").strip()
+            award.reason = f"支付失败（{change.failure_code}）" + (f"：{raw}" if raw and raw != change.failure_code else "")
     record.summary = {k: v for k, v in summary.items() if isinstance(v, int)}
     audit_service.record(user.id, "bank_return.reconcile", "bank_return", record.id, None, record.summary)
     db.session.flush()
