@@ -6,7 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from policy_hub.extensions import db
-from policy_hub.pages.common import page_blueprint, roles_required, save_upload, stored_upload
+from policy_hub.pages.common import (
+    page_blueprint,
+    roles_required,
+    save_upload,
+    send_error_report,
+    stored_upload,
+)
 from policy_hub.services import InputRejected
 from policy_hub.services import feeds as feed_service
 
@@ -46,3 +52,12 @@ def commit():
     flash(f"{SOURCE_LABELS[meta['source']]}数据已导入：{summary['enterprises']} 家企业，"
           f"新增观测 {summary['new_observations']} 条", "success")
     return redirect(url_for("data.home"))
+
+
+@bp.post("/errors.xlsx")
+@roles_required("data_officer")
+def error_report():
+    """The preview's error report: the uploaded rows plus a 错误原因 column."""
+    path, meta = stored_upload(request.form.get("token", ""), "feed")
+    summary = feed_service.import_feed(path, meta["source"], current_user, filename=meta["filename"])
+    return send_error_report(path, summary["errors"], meta["filename"], summary.get("header_rows"))

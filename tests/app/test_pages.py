@@ -415,3 +415,19 @@ def test_a_failed_payment_is_fixed_on_the_enterprise_page_and_paid_in_the_next_b
     assert len(refs) == 2 and refs[0] != refs[1]
     db.session.expire_all()
     assert db.session.get(Award, award.id).state == "scheduled"
+
+
+def test_a_feed_preview_offers_its_error_report_as_xlsx(app, make_user, login, examples_dir):
+    client = login(make_user("data_officer", region="140000"))
+    data = (examples_dir / "企业登记信息_市场监管.csv").read_bytes()  # three rows with bad check characters
+    resp = client.post("/data/upload", data={"source": "market", "file": (io.BytesIO(data), "市场监管.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 200 and "/data/errors.xlsx" in _text(resp)
+    token = next(Path(app.config["UPLOAD_DIR"]).iterdir()).stem
+    report = client.post("/data/errors.xlsx", data={"token": token})
+    assert report.status_code == 200 and "attachment" in report.headers["Content-Disposition"]
+    rows = [[str(c) if c is not None else "" for c in r]
+            for r in load_workbook(io.BytesIO(report.data)).active.iter_rows(values_only=True)]
+    flagged = [r for r in rows if any("校验位错误" in c for c in r)]
+    assert len(flagged) == 3 and all(any(c.startswith("91140") for c in r) for r in flagged)
+    assert client.post("/data/errors.xlsx", data={"token": "forged"}).status_code == 404
